@@ -1,0 +1,61 @@
+# Haneul: `make run` starts the console, `make test` runs every test. Both set up what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PO := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO := $(PO:.po=.mo)
+
+# Development values for `make run` (production takes its own from the environment; see README).
+RUN_ENV := HANEUL_DEBUG=$${HANEUL_DEBUG:-1}
+
+.PHONY: run test install services messages makemessages static check lint format lock icons clean
+
+$(VENV)/.installed: requirements.lock tools/bootstrap.sh
+	@tools/bootstrap.sh
+	@touch $@
+
+install: $(VENV)/.installed
+
+services:
+	@tools/services.sh
+
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
+	@msgfmt --check-format -o $@ $<
+
+messages: $(MO)
+
+run: install services messages
+	@mkdir -p .run
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(PY) manage.py collectstatic --noinput -v 0
+	@$(RUN_ENV) $(PY) manage.py seed_demo | tee .run/logins.txt
+	@$(RUN_ENV) exec $(PY) tools/run.py
+
+# The whole suite: lint, the layer contract, then pytest (browser tests last). No test run = failure.
+test: install services messages
+	@tools/browser.sh
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports --no-cache
+	@$(BIN)/pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure." >&2; exit 1; fi; \
+	  exit $$rc
+
+lint: install
+	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
+
+format: install
+	@$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+# Refresh the catalogues after changing strings, then translate the new entries in locale/ko.
+makemessages: install
+	@$(PY) manage.py makemessages -l ko -l en --no-obsolete --ignore=.venv --ignore=.run --ignore=tests
+
+# Re-pin dependencies after editing pyproject.toml.
+lock: install
+	@$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock -q
+
+clean:
+	rm -rf .run test-results

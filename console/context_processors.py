@@ -1,0 +1,60 @@
+"""The console shell's context: navigation, the current project and the switcher, computed only when used."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.http import HttpRequest
+
+from console.navigation import ResolvedSection, resolve_menu
+from tenants.models import Organization, Project
+from tenants.scope import memberships_with_projects
+
+CURRENT_PROJECT_SESSION_KEY = "haneul.current_project"
+
+
+class Shell:
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @cached_property
+    def is_operator(self) -> bool:
+        user = self.request.user
+        return bool(user.is_authenticated and user.is_operator)
+
+    @cached_property
+    def memberships(self) -> list:
+        return memberships_with_projects(self.request.user)
+
+    @cached_property
+    def switcher(self) -> list[tuple[Organization, list[Project]]]:
+        return [(m.organization, list(m.organization.projects.all())) for m in self.memberships]
+
+    @cached_property
+    def project(self) -> Project | None:
+        """The project in the URL, else the one last visited while the user is still a member."""
+        scope = getattr(self.request, "project_scope", None)
+        if scope is not None:
+            return scope.project
+        remembered = self.request.session.get(CURRENT_PROJECT_SESSION_KEY) if hasattr(self.request, "session") else None
+        if remembered:
+            for _org, projects in self.switcher:
+                for project in projects:
+                    if str(project.pk) == remembered:
+                        return project
+        return None
+
+    @cached_property
+    def nav(self) -> list[ResolvedSection]:
+        match = getattr(self.request, "resolver_match", None)
+        project = self.project
+        kwargs = {"org_slug": project.organization.slug, "project_slug": project.slug} if project else None
+        return resolve_menu(
+            current_url_name=match.url_name if match else None,
+            project_kwargs=kwargs,
+            is_operator=self.is_operator,
+        )
+
+
+def shell(request: HttpRequest) -> dict[str, Shell]:
+    return {"shell": Shell(request)}

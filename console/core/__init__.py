@@ -1,0 +1,1 @@
+"""Building blocks every app may import; this package imports no app."""

@@ -1,0 +1,72 @@
+"""Load the demo data `make run` starts with: an operator, and a demo organisation with a project and its owner.
+
+Idempotent: running it again creates nothing twice; it resets the demo logins to the printed passwords so that
+they always work.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from tenants.models import Membership, Organization, Project, Role, User
+
+DEMO_PASSWORD_DEFAULT = "haneul-demo-2026"  # noqa: S105  (printed on purpose: a demo login)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+
+
+def seed_demo(password: str) -> list[DemoLogin]:
+    with transaction.atomic():
+        operators, _ = Group.objects.get_or_create(name=settings.OPERATORS_GROUP)
+        operator = _user("operator@haneul.localhost", "Haneul Operator", password, is_staff=True)
+        operator.groups.add(operators)
+
+        owner = _user("owner@demo-studio.localhost", "Demo Owner", password)
+        org, _ = Organization.objects.get_or_create(slug="demo-studio", defaults={"name": "Demo Studio"})
+        Project.objects.get_or_create(
+            organization=org,
+            slug="starfall-online",
+            defaults={
+                "name": "Starfall Online",
+                "description": "Live game servers and services of Starfall Online",
+            },
+        )
+        Membership.objects.update_or_create(user=owner, organization=org, defaults={"role": Role.OWNER})
+    return [
+        DemoLogin("operator", operator.email, password),
+        DemoLogin("owner of Demo Studio", owner.email, password),
+    ]
+
+
+def _user(email: str, name: str, password: str, *, is_staff: bool = False) -> User:
+    user, created = User.objects.get_or_create(email=email, defaults={"name": name, "is_staff": is_staff})
+    if not created and user.is_staff != is_staff:
+        user.is_staff = is_staff
+    user.is_active = True
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    return user
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo operator, organisation, project and owner, and print their logins."
+
+    def handle(self, *args: object, **options: object) -> None:
+        password = os.environ.get("HANEUL_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+        logins = seed_demo(password)
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+        for login in logins:
+            self.stdout.write(f"  {login.role:<22} {login.email:<32} password: {login.password}")

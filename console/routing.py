@@ -1,0 +1,5 @@
+"""WebSocket routes. The live channel (LiveConsumer at /ws/live/) is added by the live-updates work."""
+
+from django.urls import URLPattern
+
+websocket_urlpatterns: list[URLPattern] = []

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from console import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("o/<slug:org_slug>/<slug:project_slug>/", views.project_overview, name="project_overview"),
+]

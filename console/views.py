@@ -1,0 +1,59 @@
+"""The console shell's own pages: dashboard, project overview, health."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from console.context_processors import CURRENT_PROJECT_SESSION_KEY
+from tenants.models import Membership
+from tenants.scope import memberships_with_projects, project_scope_or_404
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    organizations = []
+    for membership in memberships_with_projects(request.user):
+        org = membership.organization
+        org.project_list = list(org.projects.all())
+        org.my_role_label = membership.get_role_display()
+        organizations.append(org)
+    return render(request, "console/dashboard.html", {"organizations": organizations})
+
+
+@login_required
+def project_overview(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
+    scope = project_scope_or_404(request.user, org_slug, project_slug)
+    request.project_scope = scope
+    request.session[CURRENT_PROJECT_SESSION_KEY] = str(scope.project.pk)
+    member_count = Membership.objects.filter(organization_id=scope.project.organization_id).count()
+    return render(
+        request,
+        "console/project_overview.html",
+        {"project": scope.project, "membership": scope.membership, "member_count": member_count},
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness of the console's own services, for load balancers and `make run`'s start-up check."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means unhealthy; say which
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    try:
+        cache.set("healthz", "1", 5)
+        checks["cache"] = "ok" if cache.get("healthz") == "1" else "error: value not read back"
+    except Exception as exc:
+        checks["cache"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
