@@ -32,7 +32,7 @@ class Shell:
 
     @cached_property
     def project(self) -> Project | None:
-        """The project in the URL, else the one last visited while the user is still a member."""
+        """The project in the URL, else the one last visited while the user is still a member, else the first."""
         scope = getattr(self.request, "project_scope", None)
         if scope is not None:
             return scope.project
@@ -42,7 +42,7 @@ class Shell:
                 for project in projects:
                     if str(project.pk) == remembered:
                         return project
-        return None
+        return next((project for _org, projects in self.switcher for project in projects), None)
 
     @cached_property
     def nav(self) -> list[ResolvedSection]:

@@ -1,0 +1,126 @@
+"""Fixtures every test may use: users, two organisations (so every leak shows), the test servers and mail."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.test import Client
+
+from tenants.models import Membership, Organization, Project, Role, User
+from tests.harness.mailbox import Mailbox
+from tests.harness.processes import OUTPUT_DIR, ManagedProcess, child_environment, start_asgi_server, start_celery_worker
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile translation catalogues that are missing or older than their .po (as `make messages` does)."""
+    for po in (Path(__file__).resolve().parent.parent / "locale").glob("*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser journeys run last: Playwright's sync API keeps an event loop running that breaks async tests."""
+    for item in items:
+        if "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_redis() -> None:
+    """Start from empty test Redis databases (broker, results, channel layer, cache): never the development ones."""
+    base = settings.REDIS_DB_BASE
+    assert base != 0, "tests must not use the development Redis databases"
+    for offset in range(4):
+        redis.Redis.from_url(f"{settings.REDIS_URL}/{base + offset}").flushdb()
+
+
+def make_user(email: str, *, name: str = "", password: str = PASSWORD, **extra: object) -> User:
+    user = User.objects.create_user(email=email, password=password, name=name, **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return make_user("player.one@example.com", name="Player One")
+
+
+@pytest.fixture
+def user_client(user: User) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+class Tenant:
+    """An organisation with one project and an owner, for two-tenant tests."""
+
+    def __init__(self, slug: str) -> None:
+        self.organization = Organization.objects.create(name=slug.replace("-", " ").title(), slug=slug)
+        self.project = Project.objects.create(organization=self.organization, name="Main", slug="main")
+        self.owner = make_user(f"owner@{slug}.example.com", name=f"Owner of {slug}")
+        Membership.objects.create(user=self.owner, organization=self.organization, role=Role.OWNER)
+
+    def client(self) -> Client:
+        client = Client()
+        client.force_login(self.owner)
+        return client
+
+
+@pytest.fixture
+def tenant_a(db: None) -> Tenant:
+    return Tenant("studio-a")
+
+
+@pytest.fixture
+def tenant_b(db: None) -> Tenant:
+    return Tenant("studio-b")
+
+
+@pytest.fixture(scope="session")
+def mailbox_dir() -> Path:
+    return OUTPUT_DIR / "mail"
+
+
+@pytest.fixture
+def mailbox(mailbox_dir: Path) -> Mailbox:
+    """Mail the ASGI server subprocess sends (file-based backend), emptied for each test."""
+    box = Mailbox(mailbox_dir)
+    box.clear()
+    return box
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup: None, django_db_blocker, mailbox_dir: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """daphne serving console.asgi on a free port against the test database; yields its base URL."""
+    with django_db_blocker.unblock():
+        env = child_environment(
+            {
+                "HANEUL_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "HANEUL_EMAIL_FILE_PATH": str(mailbox_dir),
+            }
+        )
+    server, url = start_asgi_server(env)
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, django_db_blocker) -> Iterator[ManagedProcess]:  # type: ignore[no-untyped-def]
+    """A Celery worker subprocess consuming the test queue, on the test database."""
+    with django_db_blocker.unblock():
+        env = child_environment()
+    worker = start_celery_worker(env)
+    yield worker
+    worker.stop()

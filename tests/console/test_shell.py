@@ -1,0 +1,117 @@
+"""The console shell: dashboard, project overview, navigation, languages, health."""
+
+import pytest
+from django.urls import reverse
+
+from tenants.models import Membership, Project, Role
+
+pytestmark = pytest.mark.django_db
+
+
+def overview_url(tenant) -> str:
+    return reverse(
+        "project_overview",
+        kwargs={"org_slug": tenant.organization.slug, "project_slug": tenant.project.slug},
+    )
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_dashboard_lists_only_the_users_own_organizations(tenant_a, tenant_b):
+    response = tenant_a.client().get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert tenant_a.organization.name in body
+    assert tenant_b.organization.name not in body
+
+
+def test_dashboard_without_membership_explains_how_to_join(user_client):
+    body = user_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "You are not a member of any organization yet" in body
+
+
+def test_member_sees_project_overview(tenant_a):
+    response = tenant_a.client().get(overview_url(tenant_a))
+    assert response.status_code == 200
+    assert tenant_a.project.name in response.content.decode()
+
+
+def test_project_of_other_tenant_is_404_not_403(tenant_a, tenant_b):
+    response = tenant_a.client().get(overview_url(tenant_b))
+    assert response.status_code == 404
+    assert tenant_b.organization.name not in response.content.decode()
+
+
+def test_unknown_project_in_own_organization_is_404(tenant_a):
+    url = reverse("project_overview", kwargs={"org_slug": tenant_a.organization.slug, "project_slug": "nope"})
+    assert tenant_a.client().get(url).status_code == 404
+
+
+def test_every_member_role_sees_all_projects_of_its_organization(tenant_a, user, user_client):
+    Membership.objects.create(user=user, organization=tenant_a.organization, role=Role.VIEWER)
+    assert user_client.get(overview_url(tenant_a)).status_code == 200
+
+
+def test_navigation_follows_the_last_visited_project(tenant_a):
+    second = Project.objects.create(organization=tenant_a.organization, name="Zeta", slug="zeta")
+    second_url = reverse("project_overview", kwargs={"org_slug": tenant_a.organization.slug, "project_slug": "zeta"})
+    client = tenant_a.client()
+    client.get(second_url)
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    sidebar = body.split('class="navbar-nav pt-lg-2 console-nav"', 1)[1].split("</aside>", 1)[0]
+    assert f'href="{second_url}"' in sidebar
+
+
+def test_navigation_without_any_project_asks_to_choose_one(user_client):
+    body = user_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Choose a project first" in body
+
+
+def test_navigation_shows_every_domain_and_disables_what_is_not_built(tenant_a):
+    body = tenant_a.client().get(overview_url(tenant_a), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for section in ("Compute", "Network", "Storage", "Platform services", "Usage &amp; billing", "Monitoring"):
+        assert section in body
+    assert 'aria-disabled="true"' in body
+
+
+def test_operator_section_only_for_operators(tenant_a, django_user_model):
+    body = tenant_a.client().get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Usage review" not in body
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "absent"),
+    [("ko", ["대시보드", "컴퓨트", "인스턴스", "로그아웃"], ["Dashboard", "Sign out"]), ("en", ["Dashboard", "Instances", "Sign out"], ["대시보드"])],
+)
+def test_shell_renders_in_each_language(tenant_a, language, expected, absent):
+    response = tenant_a.client().get(overview_url(tenant_a), HTTP_ACCEPT_LANGUAGE=language)
+    body = response.content.decode()
+    assert f'<html lang="{language}"' in body
+    for word in expected:
+        assert word in body
+    for word in absent:
+        assert word not in body
+
+
+def test_language_switcher_sets_the_language(tenant_a):
+    client = tenant_a.client()
+    response = client.post(reverse("set_language"), {"language": "ko", "next": "/"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    assert '<html lang="ko"' in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_pages_send_security_headers(tenant_a):
+    response = tenant_a.client().get("/")
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_healthz_reports_database_and_cache(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
