@@ -14,7 +14,13 @@ from django.test import Client
 
 from tenants.models import Membership, Organization, Project, Role, User
 from tests.harness.mailbox import Mailbox
-from tests.harness.processes import OUTPUT_DIR, ManagedProcess, child_environment, start_asgi_server, start_celery_worker
+from tests.harness.processes import (
+    OUTPUT_DIR,
+    ManagedProcess,
+    child_environment,
+    start_asgi_server,
+    start_celery_worker,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -27,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
             subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser journeys run last: Playwright's sync API keeps an event loop running that breaks async tests."""
     for item in items:

@@ -57,7 +57,7 @@ def test_every_member_role_sees_all_projects_of_its_organization(tenant_a, user,
 
 
 def test_navigation_follows_the_last_visited_project(tenant_a):
-    second = Project.objects.create(organization=tenant_a.organization, name="Zeta", slug="zeta")
+    Project.objects.create(organization=tenant_a.organization, name="Zeta", slug="zeta")
     second_url = reverse("project_overview", kwargs={"org_slug": tenant_a.organization.slug, "project_slug": "zeta"})
     client = tenant_a.client()
     client.get(second_url)
@@ -85,7 +85,10 @@ def test_operator_section_only_for_operators(tenant_a, django_user_model):
 
 @pytest.mark.parametrize(
     ("language", "expected", "absent"),
-    [("ko", ["대시보드", "컴퓨트", "인스턴스", "로그아웃"], ["Dashboard", "Sign out"]), ("en", ["Dashboard", "Instances", "Sign out"], ["대시보드"])],
+    [
+        ("ko", ["대시보드", "컴퓨트", "인스턴스", "로그아웃"], ["Dashboard", "Sign out"]),
+        ("en", ["Dashboard", "Instances", "Sign out"], ["대시보드"]),
+    ],
 )
 def test_shell_renders_in_each_language(tenant_a, language, expected, absent):
     response = tenant_a.client().get(overview_url(tenant_a), HTTP_ACCEPT_LANGUAGE=language)
