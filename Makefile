@@ -1,5 +1,6 @@
 # Haneul: `make run` starts the console, `make test` runs every test. Both set up what is missing first.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 .DEFAULT_GOAL := run
 VENV := .venv
 BIN := $(VENV)/bin
@@ -28,9 +29,7 @@ messages: $(MO)
 
 run: install services messages
 	@mkdir -p .run
-	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
-	@$(RUN_ENV) $(PY) manage.py collectstatic --noinput -v 0
-	@$(RUN_ENV) $(PY) manage.py seed_demo | tee .run/logins.txt
+	@$(RUN_ENV) $(PY) manage.py prepare | tee .run/logins.txt
 	@$(RUN_ENV) exec $(PY) tools/run.py
 
 # The whole suite: lint, the layer contract, then pytest (browser tests last). No test run = failure.
@@ -39,7 +38,7 @@ test: install services messages
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/lint-imports --no-cache
-	@$(BIN)/pytest; rc=$$?; \
+	@rc=0; $(BIN)/pytest || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure." >&2; exit 1; fi; \
 	  exit $$rc
 
