@@ -39,6 +39,6 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 if [ ! -x .venv/bin/uv ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$(grep '^uv==' requirements.lock)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$(grep -o '^uv==[^ ]*' requirements.lock)"
 fi
 .venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
