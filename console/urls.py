@@ -9,3 +9,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("o/<slug:org_slug>/<slug:project_slug>/", views.project_overview, name="project_overview"),
 ]
+
+handler400 = "console.views.bad_request"
+handler403 = "console.views.permission_denied"
+handler404 = "console.views.page_not_found"
+handler500 = "console.views.server_error"

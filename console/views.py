@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -57,3 +58,34 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["cache"] = f"error: {exc.__class__.__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
+    context = {"error_code": status, "error_title": title, "error_text": text}
+    return render(request, "console/error_page.html", context, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(
+        request,
+        404,
+        _("Page not found"),
+        _("There is nothing here, or you do not have access to it. Check the address, or go back to the console."),
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 403, _("Not allowed"), _("Your role does not allow this action."))
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error_page(request, 400, _("Bad request"), _("The request could not be understood. Please try again."))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _error_page(
+        request,
+        500,
+        _("Something went wrong"),
+        _("The error has been logged. Please try again in a moment."),
+    )

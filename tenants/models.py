@@ -79,12 +79,23 @@ class User(AbstractBaseUser, PermissionsMixin):
         return cached
 
 
-class OrganizationQuerySet(models.QuerySet["Organization"]):
-    def for_user(self, user: User | AnonymousUser) -> OrganizationQuerySet:
-        """The organisations the user is a member of (none for an anonymous user)."""
+class TenantQuerySet(models.QuerySet):
+    """Base of every tenant-owned model's queryset: `for_user` keeps only rows of the user's organisations.
+
+    A subclass names the path from its model to `Membership` in `membership_path`, e.g.
+    `"project__organization__memberships"` for a resource that belongs to a project.
+    """
+
+    membership_path: str
+
+    def for_user(self, user: User | AnonymousUser) -> TenantQuerySet:
         if not user.is_authenticated:
             return self.none()
-        return self.filter(memberships__user=user)
+        return self.filter(**{f"{self.membership_path}__user": user})
+
+
+class OrganizationQuerySet(TenantQuerySet):
+    membership_path = "memberships"
 
 
 class Organization(models.Model):
@@ -106,12 +117,8 @@ class Organization(models.Model):
         return self.name
 
 
-class ProjectQuerySet(models.QuerySet["Project"]):
-    def for_user(self, user: User | AnonymousUser) -> ProjectQuerySet:
-        """The projects of every organisation the user is a member of."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(organization__memberships__user=user)
+class ProjectQuerySet(TenantQuerySet):
+    membership_path = "organization__memberships"
 
 
 class Project(models.Model):

@@ -2,7 +2,7 @@
 
 Usage: python tools/build_icons.py PATH/TO/tabler-sprite.svg
 (get it with `npm pack @tabler/icons-sprite` and unpack; the full sprite is 2 MB, ours a few KB.)
-Icons are found in templates (`{% icon "name" %}`) and in console/navigation.py.
+Icons are found in templates (`{% icon "name" %}`, `icon="name"`) and in console/navigation.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_USE = re.compile(r"""{%\s*icon\s+["']([a-z0-9-]+)["']""")
+# `{% icon "name" %}`, or `icon="name"` handed to an include such as console/_empty_state.html.
+TEMPLATE_USE = re.compile(r"""(?:{%\s*icon\s+|\bicon=)["']([a-z0-9-]+)["']""")
 NAV_USE = re.compile(r"""^\s*(?:NavItem|NavSection)\(.*?["']([a-z0-9-]+)["']""", re.MULTILINE)
 
 

@@ -39,7 +39,7 @@ if [ -z "${HANEUL_DATABASE_URL:-}" ]; then
     sql="DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='haneul') THEN
            CREATE ROLE haneul LOGIN PASSWORD 'haneul' CREATEDB; END IF; END\$\$;"
     if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
-      runuser -u postgres -- psql -q -c "$sql"
+      (cd / && runuser -u postgres -- psql -q -c "$sql")
     else
       echo "Create the database role: sudo -u postgres psql -c \"CREATE ROLE haneul LOGIN PASSWORD 'haneul' CREATEDB\"" >&2
       exit 1

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from tenants.models import Membership, Project, Role
+from console.views import server_error
+from tenants.models import Membership, Organization, Project, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +119,22 @@ def test_healthz_reports_database_and_cache(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+def test_for_user_keeps_only_the_users_tenants(tenant_a, tenant_b, user):
+    assert list(Organization.objects.for_user(tenant_a.owner)) == [tenant_a.organization]
+    assert list(Project.objects.for_user(tenant_b.owner)) == [tenant_b.project]
+    assert not Project.objects.for_user(user).exists()
+
+
+def test_unknown_page_gets_the_consoles_own_404(client):
+    response = client.get("/no/such/page", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "Back to the console" in response.content.decode()
+
+
+def test_server_error_page_is_the_consoles_own(rf):
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
