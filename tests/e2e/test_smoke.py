@@ -2,6 +2,7 @@
 
 import re
 
+from django.conf import settings
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
@@ -87,3 +88,15 @@ def test_theme_follows_the_system_and_can_be_chosen(page: Page, transactional_db
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+
+
+def test_unknown_address_shows_the_consoles_not_found_page_in_both_languages(page: Page, base_url, screenshot):
+    page.goto("/no/such/page")
+    expect(page.get_by_text("Page not found")).to_be_visible()
+    screenshot("not-found-en")
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "ko", "url": base_url}])
+    page.goto("/no/such/page")
+    expect(page.get_by_text("페이지를 찾을 수 없습니다")).to_be_visible()
+    page.get_by_role("link", name="콘솔로 돌아가기").click()
+    expect(page).to_have_url(re.compile("/accounts/login/"))
+    screenshot("not-found-then-login-ko")
