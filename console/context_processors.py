@@ -7,8 +7,8 @@ from functools import cached_property
 from django.http import HttpRequest
 
 from console.navigation import ResolvedSection, resolve_menu
-from tenants.models import Organization, Project
-from tenants.scope import memberships_with_projects
+from tenants.models import Membership, Organization, Project
+from tenants.scope import request_memberships
 
 CURRENT_PROJECT_SESSION_KEY = "haneul.current_project"
 
@@ -23,8 +23,9 @@ class Shell:
         return bool(user.is_authenticated and user.is_operator)
 
     @cached_property
-    def memberships(self) -> list:
-        return memberships_with_projects(self.request.user)
+    def memberships(self) -> list[Membership]:
+        """The user's memberships, each with its organisation and that organisation's projects loaded."""
+        return request_memberships(self.request)
 
     @cached_property
     def switcher(self) -> list[tuple[Organization, list[Project]]]:

@@ -13,25 +13,21 @@ from django.views.decorators.http import require_GET
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from tenants.models import Membership
-from tenants.scope import memberships_with_projects, project_scope_or_404
+from tenants.scope import project_scope_or_404
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    organizations = []
-    for membership in memberships_with_projects(request.user):
-        org = membership.organization
-        org.project_list = list(org.projects.all())
-        org.my_role_label = membership.get_role_display()
-        organizations.append(org)
-    return render(request, "console/dashboard.html", {"organizations": organizations})
+    """The user's organisations and their projects (read from the shell's memberships: no extra queries)."""
+    return render(request, "console/dashboard.html")
 
 
 @login_required
 def project_overview(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    scope = project_scope_or_404(request.user, org_slug, project_slug)
+    scope = project_scope_or_404(request, org_slug, project_slug)
     request.project_scope = scope
-    request.session[CURRENT_PROJECT_SESSION_KEY] = str(scope.project.pk)
+    if request.session.get(CURRENT_PROJECT_SESSION_KEY) != str(scope.project.pk):
+        request.session[CURRENT_PROJECT_SESSION_KEY] = str(scope.project.pk)
     member_count = Membership.objects.filter(organization_id=scope.project.organization_id).count()
     return render(
         request,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from tenants.models import Membership, Project, User
 
@@ -29,20 +29,21 @@ def memberships_with_projects(user: User | AnonymousUser) -> list[Membership]:
     )
 
 
-def project_scope_or_404(user: User | AnonymousUser, org_slug: str, project_slug: str) -> ProjectScope:
+def request_memberships(request: HttpRequest) -> list[Membership]:
+    """`memberships_with_projects` for the request's user, loaded once per request (shell and views share it)."""
+    cached = getattr(request, "_haneul_memberships", None)
+    if cached is None:
+        cached = memberships_with_projects(request.user)
+        request._haneul_memberships = cached
+    return cached
+
+
+def project_scope_or_404(request: HttpRequest, org_slug: str, project_slug: str) -> ProjectScope:
     """The project a URL names, if the user is a member of its organisation; 404 otherwise (never 403)."""
-    if not user.is_authenticated:
-        raise Http404
-    membership = (
-        Membership.objects.select_related("organization").filter(user=user, organization__slug=org_slug).first()
-    )
-    if membership is None:
-        raise Http404
-    project = (
-        Project.objects.select_related("organization")
-        .filter(organization=membership.organization, slug=project_slug)
-        .first()
-    )
-    if project is None:
-        raise Http404
-    return ProjectScope(project=project, membership=membership)
+    for membership in request_memberships(request):
+        if membership.organization.slug == org_slug:
+            for project in membership.organization.projects.all():
+                if project.slug == project_slug:
+                    return ProjectScope(project=project, membership=membership)
+            break
+    raise Http404

@@ -1,6 +1,8 @@
 """The console shell: dashboard, project overview, navigation, languages, health."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from console.views import server_error
@@ -138,3 +140,27 @@ def test_server_error_page_is_the_consoles_own(rf):
     response = server_error(rf.get("/"))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def add_projects(tenant, count: int) -> None:
+    Project.objects.bulk_create(
+        Project(organization=tenant.organization, name=f"P{i}", slug=f"p{i}") for i in range(count)
+    )
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("page", ["dashboard", "overview"])
+def test_shell_pages_use_a_constant_number_of_queries(tenant_a, tenant_b, page):
+    url = "/" if page == "dashboard" else overview_url(tenant_a)
+    client = tenant_a.client()
+    queries_for(client, url)  # warm the session's current project
+    few = queries_for(client, url)
+    add_projects(tenant_a, 30)
+    Membership.objects.create(user=tenant_a.owner, organization=tenant_b.organization, role=Role.MEMBER)
+    add_projects(tenant_b, 30)
+    assert queries_for(client, url) == few
