@@ -97,6 +97,7 @@ def test_unknown_address_shows_the_consoles_not_found_page_in_both_languages(pag
     page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "ko", "url": base_url}])
     page.goto("/no/such/page")
     expect(page.get_by_text("페이지를 찾을 수 없습니다")).to_be_visible()
+    screenshot("not-found-ko")
     page.get_by_role("link", name="콘솔로 돌아가기").click()
     expect(page).to_have_url(re.compile("/accounts/login/"))
     screenshot("not-found-then-login-ko")
