@@ -113,3 +113,22 @@ def test_tests_use_their_own_redis_databases_and_prefix(settings):
     assert settings.CELERY_BROKER_URL.endswith("/8")
     assert settings.CACHES["default"]["KEY_PREFIX"] == "haneul-test"
     assert settings.CELERY_TASK_DEFAULT_QUEUE == "haneul-test.default"
+
+
+def test_production_settings_pass_djangos_deployment_checklist():
+    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "console.settings"}
+    env = {
+        **clean,
+        "HANEUL_SECRET_KEY": "k" * 20 + "-Zq9!x" + "m" * 30,
+        "HANEUL_ALLOWED_HOSTS": "console.example.com",
+        "HANEUL_HSTS_PRELOAD": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
