@@ -54,7 +54,7 @@ makemessages: install
 
 # Re-pin dependencies after editing pyproject.toml.
 lock: install
-	@$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock -q
+	@$(BIN)/uv pip compile --system-certs pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock -q
 
 clean:
 	rm -rf .run test-results

@@ -41,4 +41,5 @@ fi
 if [ ! -x .venv/bin/uv ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "$(grep -o '^uv==[^ ]*' requirements.lock)"
 fi
-.venv/bin/uv pip sync --quiet --python .venv/bin/python requirements.lock
+# --system-certs: trust the platform certificate store (as pip and apt do), e.g. a company proxy CA.
+.venv/bin/uv pip sync --quiet --system-certs --python .venv/bin/python requirements.lock
