@@ -101,3 +101,14 @@ def test_unknown_address_shows_the_consoles_not_found_page_in_both_languages(pag
     page.get_by_role("link", name="콘솔로 돌아가기").click()
     expect(page).to_have_url(re.compile("/accounts/login/"))
     screenshot("not-found-then-login-ko")
+
+
+def test_keyboard_user_can_skip_to_the_content(page: Page, transactional_db, login, tenant_a):
+    login(tenant_a.owner)
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
