@@ -14,7 +14,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # `{% icon "name" %}`, or `icon="name"` handed to an include such as console/_empty_state.html.
 TEMPLATE_USE = re.compile(r"""(?:{%\s*icon\s+|\bicon=)["']([a-z0-9-]+)["']""")
-NAV_USE = re.compile(r"""^\s*(?:NavItem|NavSection)\(.*?["']([a-z0-9-]+)["']""", re.MULTILINE)
 
 
 def used_icons(root: Path = ROOT) -> set[str]:

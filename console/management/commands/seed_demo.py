@@ -51,9 +51,8 @@ def seed_demo(password: str) -> list[DemoLogin]:
 
 
 def _user(email: str, name: str, password: str, *, is_staff: bool = False) -> User:
-    user, created = User.objects.get_or_create(email=email, defaults={"name": name, "is_staff": is_staff})
-    if not created and user.is_staff != is_staff:
-        user.is_staff = is_staff
+    user, _ = User.objects.get_or_create(email=email, defaults={"name": name})
+    user.is_staff = is_staff
     user.is_active = True
     user.set_password(password)
     user.save()
