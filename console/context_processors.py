@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from console.navigation import ResolvedSection, resolve_menu
 from tenants.models import Membership, Organization, Project
-from tenants.scope import request_memberships
+from tenants.scope import OrganizationScope, request_memberships
 
 CURRENT_PROJECT_SESSION_KEY = "haneul.current_project"
 
@@ -34,8 +34,8 @@ class Shell:
     @cached_property
     def project(self) -> Project | None:
         """The project in the URL, else the one last visited while the user is still a member, else the first."""
-        scope = getattr(self.request, "project_scope", None)
-        if scope is not None:
+        scope = self.scope
+        if scope is not None and getattr(scope, "project", None) is not None:
             return scope.project
         remembered = self.request.session.get(CURRENT_PROJECT_SESSION_KEY) if hasattr(self.request, "session") else None
         if remembered:
@@ -43,16 +43,39 @@ class Shell:
                 for project in projects:
                     if str(project.pk) == remembered:
                         return project
+        if scope is not None:  # an organisation's page: stay in that organisation
+            if scope.operator_visit:
+                return None
+            for org, projects in self.switcher:
+                if org.pk == scope.organization.pk:
+                    return projects[0] if projects else None
         return next((project for _org, projects in self.switcher for project in projects), None)
+
+    @cached_property
+    def scope(self) -> OrganizationScope | None:
+        """The organisation or project the URL names (set by `organization_view` / `project_view`)."""
+        return getattr(self.request, "tenant_scope", None)
+
+    @cached_property
+    def organization(self) -> Organization | None:
+        """The organisation of the page, else of the current project."""
+        if self.scope is not None:
+            return self.scope.organization
+        project = self.project
+        if project is None:
+            return None
+        return next((org for org, _projects in self.switcher if org.pk == project.organization_id), None)
 
     @cached_property
     def nav(self) -> list[ResolvedSection]:
         match = getattr(self.request, "resolver_match", None)
         project = self.project
         kwargs = {"org_slug": project.organization.slug, "project_slug": project.slug} if project else None
+        organization = self.organization
         return resolve_menu(
             current_url_name=match.url_name if match else None,
             project_kwargs=kwargs,
+            organization_kwargs={"org_slug": organization.slug} if organization else None,
             is_operator=self.is_operator,
         )
 

@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-Scope = Literal["global", "project", "operator"]
+Scope = Literal["global", "organization", "project", "operator"]
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,10 @@ MENU: tuple[NavSection, ...] = (
         _("Settings"),
         "settings",
         (
-            NavItem(_("Members"), "members", "users"),
-            NavItem(_("API tokens"), "api_tokens", "key"),
-            NavItem(_("Activity"), "activity", "list-details"),
+            NavItem(_("Organization"), "organization_overview", "building", "organization"),
+            NavItem(_("Members"), "members", "users", "organization"),
+            NavItem(_("API tokens"), "api_tokens", "key", "organization"),
+            NavItem(_("Activity"), "activity", "list-details", "organization"),
         ),
     ),
     NavSection(
@@ -134,7 +135,11 @@ class ResolvedSection:
 
 
 def resolve_menu(
-    *, current_url_name: str | None, project_kwargs: dict[str, str] | None, is_operator: bool
+    *,
+    current_url_name: str | None,
+    project_kwargs: dict[str, str] | None,
+    organization_kwargs: dict[str, str] | None = None,
+    is_operator: bool,
 ) -> list[ResolvedSection]:
     """The menu for one request: links where a route exists, disabled items (with the reason) elsewhere."""
     sections = []
@@ -146,8 +151,10 @@ def resolve_menu(
             url, reason = None, ""
             if item.scope == "project" and project_kwargs is None:
                 reason = _("Choose a project first")
+            elif item.scope == "organization" and organization_kwargs is None:
+                reason = _("Create or join an organization first")
             else:
-                kwargs = project_kwargs if item.scope == "project" else None
+                kwargs = {"project": project_kwargs, "organization": organization_kwargs}.get(item.scope)
                 try:
                     url = reverse(item.url_name, kwargs=kwargs)
                 except NoReverseMatch:

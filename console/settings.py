@@ -305,3 +305,5 @@ LOGGING = {
 
 # --- Haneul ---------------------------------------------------------------------------------------
 OPERATORS_GROUP = "operators"
+# Days an invitation link stays valid.
+INVITATION_DAYS = env_int("HANEUL_INVITATION_DAYS", 7)

@@ -7,6 +7,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("tenants.urls_account")),
+    path("", include("tenants.urls_backoffice")),
+    path("", include("tenants.urls")),
     path("o/<slug:org_slug>/<slug:project_slug>/", views.project_overview, name="project_overview"),
 ]
 

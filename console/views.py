@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from tenants.models import Membership
-from tenants.scope import project_scope_or_404
+from tenants.scope import ProjectScope, project_view
 
 
 @login_required
@@ -22,17 +22,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "console/dashboard.html")
 
 
-@login_required
-def project_overview(request: HttpRequest, org_slug: str, project_slug: str) -> HttpResponse:
-    scope = project_scope_or_404(request, org_slug, project_slug)
-    request.project_scope = scope
-    if request.session.get(CURRENT_PROJECT_SESSION_KEY) != str(scope.project.pk):
+@project_view
+def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
+    if not scope.operator_visit and request.session.get(CURRENT_PROJECT_SESSION_KEY) != str(scope.project.pk):
         request.session[CURRENT_PROJECT_SESSION_KEY] = str(scope.project.pk)
     member_count = Membership.objects.filter(organization_id=scope.project.organization_id).count()
     return render(
         request,
         "console/project_overview.html",
-        {"project": scope.project, "membership": scope.membership, "member_count": member_count},
+        {"scope": scope, "project": scope.project, "membership": scope.membership, "member_count": member_count},
     )
 
 

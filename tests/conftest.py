@@ -71,18 +71,52 @@ def user_client(user: User) -> Client:
 
 
 class Tenant:
-    """An organisation with one project and an owner, for two-tenant tests."""
+    """An organisation with one project and one user per role (owner, admin, member, viewer), for two-tenant tests.
+
+    `tenant.owner`, `tenant.admin`, `tenant.member`, `tenant.viewer` are users; `tenant.client("viewer")` is a test
+    client signed in as that user; `tenant.membership("member")` is that user's membership.
+    """
 
     def __init__(self, slug: str) -> None:
+        self.slug = slug
         self.organization = Organization.objects.create(name=slug.replace("-", " ").title(), slug=slug)
         self.project = Project.objects.create(organization=self.organization, name="Main", slug="main")
-        self.owner = make_user(f"owner@{slug}.example.com", name=f"Owner of {slug}")
-        Membership.objects.create(user=self.owner, organization=self.organization, role=Role.OWNER)
+        for role in (Role.OWNER, Role.ADMIN, Role.MEMBER, Role.VIEWER):
+            user = make_user(f"{role.value}@{slug}.example.com", name=f"{role.label} of {slug}")
+            Membership.objects.create(user=user, organization=self.organization, role=role)
+            setattr(self, role.value, user)
 
-    def client(self) -> Client:
+    def user(self, role: str = "owner") -> User:
+        return getattr(self, role)
+
+    def membership(self, role: str = "owner") -> Membership:
+        return Membership.objects.get(organization=self.organization, user=self.user(role))
+
+    def client(self, role: str = "owner") -> Client:
         client = Client()
-        client.force_login(self.owner)
+        client.force_login(self.user(role))
         return client
+
+    def url(self, suffix: str = "") -> str:
+        """`/o/<org>/<suffix>`, e.g. `tenant.url("-/members/")`."""
+        return f"/o/{self.slug}/{suffix}"
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    """A staff user in the operators group."""
+    from django.contrib.auth.models import Group
+
+    user = make_user("operator@haneul.example.com", name="Operator", is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name=settings.OPERATORS_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def operator_client(operator: User) -> Client:
+    client = Client()
+    client.force_login(operator)
+    return client
 
 
 @pytest.fixture
