@@ -12,14 +12,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
-from tenants.models import Membership
+from tenants.models import Invitation, Membership
 from tenants.scope import ProjectScope, project_view
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The user's organisations and their projects (read from the shell's memberships: no extra queries)."""
-    return render(request, "console/dashboard.html")
+    """The user's organisations and their projects (from the shell's memberships), and invitations addressed to
+    one of the user's verified e-mail addresses."""
+    emails = request.user.emailaddress_set.filter(verified=True).values("email")
+    invitations = (
+        Invitation.objects.pending()
+        .filter(email__in=emails)
+        .exclude(organization__memberships__user=request.user)
+        .select_related("organization")
+    )
+    return render(request, "console/dashboard.html", {"invitations": list(invitations)})
 
 
 @project_view

@@ -107,7 +107,7 @@ def set_mfa_policy(*, actor: Actor, organization: Organization, required: bool) 
 
     authorize(actor, organization, minimum=Role.OWNER, operation=Operation.UPDATE)
     if required and not Authenticator.objects.filter(user=actor.user, type=Authenticator.Type.TOTP).exists():
-        raise NotAllowed(_("Set up two-factor authentication for your own account first."))
+        raise Conflict(_("Set up two-factor authentication for your own account first."))
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     if organization.require_mfa != required:
         record(

@@ -37,6 +37,24 @@ class OrganizationScope:
         """Whether the page may offer an action that needs `minimum` (the action checks again on submit)."""
         return not self.operator_visit and self.role.at_least(Role(minimum))
 
+    # For templates, which cannot pass arguments: what the page may offer.
+    @property
+    def can_own(self) -> bool:
+        return self.can(Role.OWNER)
+
+    @property
+    def can_admin(self) -> bool:
+        return self.can(Role.ADMIN)
+
+    @property
+    def can_operate(self) -> bool:
+        return self.can(Role.MEMBER)
+
+    @property
+    def can_audit(self) -> bool:
+        """Owners, admins and visiting operators read the activity log."""
+        return self.operator_visit or self.can(Role.ADMIN)
+
 
 @dataclass(frozen=True)
 class ProjectScope(OrganizationScope):
