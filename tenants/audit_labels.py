@@ -1,0 +1,95 @@
+"""Human labels of the actions the audit log records, grouped for the activity page's filter.
+
+`ACTION_LABELS` maps an action name (as `tenants.audit.record` stores it) to its label. Apps above `tenants`
+(infra, billing, …) add theirs with `register_actions` from their AppConfig.ready, since tenants cannot import them.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_GROUPS: dict[str, tuple[str | Promise, dict[str, str | Promise]]] = {
+    "organization": (
+        _("Organization"),
+        {
+            "organization.create": _("Organization created"),
+            "organization.update": _("Organization renamed"),
+            "organization.delete": _("Organization deleted"),
+            "organization.mfa_policy": _("Two-factor requirement changed"),
+            "organization.suspend": _("Organization suspended"),
+            "organization.resume": _("Organization resumed"),
+        },
+    ),
+    "project": (
+        _("Project"),
+        {
+            "project.create": _("Project created"),
+            "project.update": _("Project changed"),
+            "project.delete": _("Project deleted"),
+        },
+    ),
+    "member": (
+        _("Members"),
+        {
+            "member.role": _("Role changed"),
+            "member.remove": _("Member removed"),
+            "member.leave": _("Member left"),
+            "member.transfer_ownership": _("Ownership transferred"),
+        },
+    ),
+    "invitation": (
+        _("Invitations"),
+        {
+            "invitation.create": _("Invitation sent"),
+            "invitation.resend": _("Invitation resent"),
+            "invitation.revoke": _("Invitation revoked"),
+            "invitation.accept": _("Invitation accepted"),
+        },
+    ),
+    "operator": (
+        _("Operators"),
+        {
+            "operator.visit": _("Operator visit (read-only)"),
+        },
+    ),
+}
+
+ACTION_LABELS: dict[str, str | Promise] = {
+    action: label for _group, labels in ACTION_GROUPS.values() for action, label in labels.items()
+}
+
+# Actions shown in red: they take something away.
+DESTRUCTIVE_SUFFIXES = (".delete", ".remove", ".revoke", ".suspend")
+
+
+def register_actions(group: str, group_label: str | Promise, labels: dict[str, str | Promise]) -> None:
+    """Add (or extend) a group of actions, e.g. `register_actions("server", _("Instances"), {...})`."""
+    _label, existing = ACTION_GROUPS.get(group, (group_label, {}))
+    existing.update(labels)
+    ACTION_GROUPS[group] = (group_label, existing)
+    ACTION_LABELS.update(labels)
+
+
+def action_label(action: str) -> str:
+    """The action's label in the active language; an action nobody labelled shows its name."""
+    return str(ACTION_LABELS.get(action, action))
+
+
+def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices for a select: [(group label, [(action, label), …]), …]."""
+    return [
+        (str(group_label), [(action, str(label)) for action, label in labels.items()])
+        for group_label, labels in ACTION_GROUPS.values()
+    ]
+
+
+def action_tone(action: str) -> str:
+    """A Tabler badge colour: red for what takes away, purple for operators, green for what adds, blue otherwise."""
+    if action.endswith(DESTRUCTIVE_SUFFIXES):
+        return "red"
+    if action.startswith("operator.") or action == "organization.resume":
+        return "purple"
+    if action.endswith((".create", ".accept")):
+        return "green"
+    return "blue"
