@@ -106,11 +106,16 @@ class TenantQuerySet(models.QuerySet):
     """
 
     membership_path: str
+    project_field = "project"  # the foreign key to Project, for models that belong to a project
 
     def for_user(self, user: User | AnonymousUser) -> TenantQuerySet:
         if not user.is_authenticated:
             return self.none()
         return self.filter(**{f"{self.membership_path}__user": user})
+
+    def in_project(self, project: Project) -> TenantQuerySet:
+        """Rows of one project (the view has already resolved the project for its user)."""
+        return self.filter(**{self.project_field: project})
 
 
 class OrganizationQuerySet(TenantQuerySet):

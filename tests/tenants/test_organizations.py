@@ -147,3 +147,34 @@ def test_owner_deletes_an_empty_organization_and_its_audit_rows_remain(tenant_a)
 def test_dashboard_offers_to_create_an_organization_to_a_user_without_one(user_client):
     body = user_client.get("/").content.decode()
     assert "/orgs/new/" in body and "Create an organization" in body
+
+
+def test_operator_visit_shows_a_read_only_banner_and_offers_no_changes(tenant_a, operator_client):
+    for suffix in ("", "-/members/", "-/settings/", "main/", "main/settings/"):
+        response = operator_client.get(tenant_a.url(suffix))
+        body = response.content.decode()
+        assert response.status_code == 200, suffix
+        assert "as an operator: read-only" in body
+        assert "Send invitation" not in body and "Delete organization" not in body and "Delete project" not in body
+    assert AuditEvent.objects.filter(action="operator.visit", organization_id=tenant_a.organization.pk).count() == 5
+
+
+def test_suspended_organization_shows_the_reason_and_refuses_new_projects(tenant_a):
+    from django.utils import timezone
+
+    Organization.objects.filter(pk=tenant_a.organization.pk).update(
+        suspended_at=timezone.now(), suspension_reason="Unpaid invoice"
+    )
+    client = tenant_a.client("owner")
+    body = client.get(tenant_a.url()).content.decode()
+    assert "is suspended" in body and "Unpaid invoice" in body and "New project" not in body
+    response = client.post(tenant_a.url("-/projects/new/"), {"name": "Blocked"}, follow=True)
+    assert "is suspended" in response.content.decode()
+    assert not Project.objects.filter(name="Blocked").exists()
+
+
+def test_in_project_and_for_user_keep_audit_rows_apart(tenant_a, tenant_b):
+    tenant_a.client().post(tenant_a.url("main/settings/"), {"form": "general", "name": "A1", "slug": "main"})
+    tenant_b.client().post(tenant_b.url("main/settings/"), {"form": "general", "name": "B1", "slug": "main"})
+    assert [e.project_id for e in AuditEvent.objects.in_project(tenant_a.project)] == [tenant_a.project.pk]
+    assert {e.organization_id for e in AuditEvent.objects.for_user(tenant_b.viewer)} == {tenant_b.organization.pk}
