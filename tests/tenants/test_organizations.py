@@ -178,3 +178,18 @@ def test_in_project_and_for_user_keep_audit_rows_apart(tenant_a, tenant_b):
     tenant_b.client().post(tenant_b.url("main/settings/"), {"form": "general", "name": "B1", "slug": "main"})
     assert [e.project_id for e in AuditEvent.objects.in_project(tenant_a.project)] == [tenant_a.project.pk]
     assert {e.organization_id for e in AuditEvent.objects.for_user(tenant_b.viewer)} == {tenant_b.organization.pk}
+
+
+def test_operator_command_adds_lists_and_removes_operators(monkeypatch, capsys):
+    from django.core.management import call_command
+
+    from tenants.models import User
+
+    monkeypatch.setenv("OPS_PASSWORD", "a-long-operator-passphrase-9")
+    call_command("operator", "add", "Ops@Example.com", "--password-from-env", "OPS_PASSWORD")
+    user = User.objects.get(email="ops@example.com")
+    assert user.is_operator and user.check_password("a-long-operator-passphrase-9")
+    call_command("operator", "list")
+    assert "ops@example.com" in capsys.readouterr().out
+    call_command("operator", "remove", "ops@example.com")
+    assert not User.objects.get(pk=user.pk).is_operator
