@@ -11,7 +11,7 @@ MO := $(PO:.po=.mo)
 # Development values for `make run` (production takes its own from the environment; see README).
 RUN_ENV := HANEUL_DEBUG=$${HANEUL_DEBUG:-1}
 
-.PHONY: run test install services messages makemessages static check lint format lock icons clean
+.PHONY: run test install services messages makemessages static check lint format lock icons clean openstack openstack-stop
 
 $(VENV)/.installed: requirements.lock tools/bootstrap.sh
 	@tools/bootstrap.sh
@@ -32,8 +32,17 @@ run: install services messages
 	@$(RUN_ENV) $(PY) manage.py prepare | tee .run/logins.txt
 	@$(RUN_ENV) exec $(PY) tools/run.py
 
+# The local OpenStack on 127.0.0.1 (docs/openstack.md): brings it up, or reuses the healthy one already running.
+openstack: install
+	@tools/openstack/up.sh
+
+# Stops only the processes `make openstack` started from this clone (its PID files under .openstack/run/).
+openstack-stop:
+	@python3 tools/openstack/stack.py stop
+
 # The whole suite: lint, the layer contract, then pytest (browser tests last). No test run = failure.
-test: install services messages
+# The OpenStack tests need the local OpenStack: if it cannot come up, the run fails here, saying why.
+test: install services messages openstack
 	@tools/browser.sh
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
