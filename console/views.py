@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from tenants.models import Invitation, Membership
@@ -30,6 +30,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "console/dashboard.html", {"invitations": list(invitations)})
 
 
+@require_safe
 @project_view
 def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
     if not scope.operator_visit and request.session.get(CURRENT_PROJECT_SESSION_KEY) != str(scope.project.pk):

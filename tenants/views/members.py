@@ -9,6 +9,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,6 +35,8 @@ def _members_url(scope: OrganizationScope) -> str:
 def members(request: HttpRequest, scope: OrganizationScope) -> HttpResponse:
     """The member list (everyone), the invitation form and open invitations (owners)."""
     organization = scope.organization
+    if request.method == "POST" and not scope.can(Role.OWNER):
+        raise PermissionDenied(_("Only an owner can invite people."))
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

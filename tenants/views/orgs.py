@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from tenants import actions
 from tenants.forms import ConfirmSlugForm, MfaPolicyForm, OrganizationForm, ProjectForm
@@ -43,6 +44,7 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/org/create.html", {"form": form})
 
 
+@require_safe
 @organization_view
 def organization_overview(request: HttpRequest, scope: OrganizationScope) -> HttpResponse:
     organization = scope.organization

@@ -1,0 +1,131 @@
+"""Every URL under `/o/<org>/…` answers 404 to a member of another organisation, for GET and POST, and changes
+nothing. The URLs are found by walking the URL configuration, so a new tenant page is covered the day it lands
+(a new URL argument must be taught to `sample_kwargs` below, or this test fails)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from tenants.models import AuditEvent, Invitation, Membership, Organization, Project
+
+pytestmark = pytest.mark.django_db
+
+ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
+
+
+def tenant_routes() -> list[tuple[str, str]]:
+    """(url name, route) of every pattern whose route starts with `o/<slug:org_slug>/`."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns: list, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and route.startswith("o/<slug:org_slug>/"):
+                found.append((pattern.name or route, route))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def sample_kwargs(tenant) -> dict[str, object]:
+    invitation = Invitation.objects.create(
+        organization=tenant.organization,
+        email="someone@example.com",
+        token_hash=f"hash-{tenant.slug}",
+        sent_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    return {
+        "org_slug": tenant.slug,
+        "project_slug": tenant.project.slug,
+        "membership_id": tenant.membership("member").pk,
+        "invitation_id": invitation.pk,
+    }
+
+
+def build(route: str, values: dict[str, object]) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in values:
+            pytest.fail(f"Teach sample_kwargs the URL argument {name!r} (route {route!r})")
+        return str(values[name])
+
+    return "/" + ARGUMENT.sub(fill, route)
+
+
+def state(tenant) -> tuple:
+    organization = Organization.objects.get(pk=tenant.organization.pk)
+    return (
+        organization.name,
+        organization.slug,
+        organization.suspended_at,
+        organization.require_mfa,
+        list(Project.objects.filter(organization=organization).values_list("name", "slug")),
+        sorted(Membership.objects.filter(organization=organization).values_list("user_id", "role")),
+        sorted(Invitation.objects.filter(organization=organization).values_list("email", "revoked_at", "send_count")),
+    )
+
+
+def test_there_are_tenant_urls_to_check():
+    names = {name for name, _route in tenant_routes()}
+    assert {"organization_overview", "members", "project_overview", "project_settings"} <= names
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_member_of_another_organization_gets_404_on_every_tenant_url(tenant_a, tenant_b, method):
+    values = sample_kwargs(tenant_a)
+    urls = [build(route, values) for _name, route in tenant_routes()]
+    intruder = tenant_b.client("owner")
+    before, events_before = state(tenant_a), AuditEvent.objects.filter(organization_id=tenant_a.organization.pk).count()
+    answers = {
+        url: getattr(intruder, method)(url, {"name": "Stolen", "confirm": tenant_a.slug}).status_code for url in urls
+    }
+    wrong = {url: status for url, status in answers.items() if status not in (404, 405)}
+    assert not wrong, f"expected 404 for another tenant: {wrong}"
+    assert state(tenant_a) == before
+    assert AuditEvent.objects.filter(organization_id=tenant_a.organization.pk).count() == events_before
+
+
+def test_anonymous_visitor_is_sent_to_sign_in_on_every_tenant_url(client, tenant_a):
+    values = sample_kwargs(tenant_a)
+    for _name, route in tenant_routes():
+        response = client.get(build(route, values))
+        assert response.status_code in (302, 405), route
+        if response.status_code == 302:
+            assert response["Location"].startswith("/accounts/login/"), route
+
+
+# A viewer may leave (that changes only their own membership); everything else a POST could do is refused.
+VIEWER_MAY_POST = {"organization_leave"}
+
+
+def test_viewer_changes_nothing_on_any_tenant_url(tenant_a):
+    values = sample_kwargs(tenant_a)
+    viewer = tenant_a.client("viewer")
+    before = state(tenant_a)
+    data = {
+        "form": "general",
+        "name": "Renamed",
+        "slug": "renamed",
+        "confirm": tenant_a.slug,
+        "role": "owner",
+        "email": "x@example.com",
+        "require_mfa": "on",
+        "reason": "x",
+    }
+    answers = {}
+    for name, route in tenant_routes():
+        if name in VIEWER_MAY_POST:
+            continue
+        for form in ("general", "security", "delete"):
+            answers[(name, form)] = viewer.post(build(route, values), {**data, "form": form}).status_code
+    assert state(tenant_a) == before
+    allowed = {key: status for key, status in answers.items() if status not in (403, 405)}
+    assert not allowed, f"a viewer's POST was not refused: {allowed}"
