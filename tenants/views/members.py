@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -193,6 +194,12 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, _("Welcome to %(org)s.") % {"org": membership.organization.name})
             return redirect("organization_overview", org_slug=membership.organization.slug)
     next_query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
+    signup_query = next_query
+    if invitation is not None and invitation.status == Invitation.Status.PENDING and not request.user.is_authenticated:
+        # The link came by e-mail to this address: signing up with it needs no second verification (allauth's
+        # documented hook for invitations), and the form is filled in.
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        signup_query = urlencode({REDIRECT_FIELD_NAME: request.get_full_path(), "email": invitation.email})
     email_matches = False
     if request.user.is_authenticated and invitation is not None:
         email_matches = request.user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists()
@@ -202,7 +209,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         "error": error,
         "email_matches": email_matches,
         "login_url": f"{reverse('account_login')}?{next_query}",
-        "signup_url": f"{reverse('account_signup')}?{next_query}",
+        "signup_url": f"{reverse('account_signup')}?{signup_query}",
         "role_description": ROLE_DESCRIPTIONS[Role(invitation.role)] if invitation else "",
     }
     status = 404 if invitation is None else (400 if error else 200)

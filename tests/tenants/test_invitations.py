@@ -153,7 +153,39 @@ def test_unknown_link_is_404(client):
 def test_anonymous_visitor_is_offered_sign_in_and_sign_up_with_a_way_back(tenant_a, capture):
     link = invite(tenant_a, capture=capture)
     body = Client().get(link).content.decode()
-    assert "/accounts/signup/?next=" in body and "/accounts/login/?next=" in body
+    assert "/accounts/signup/?next=" in body and "email=newbie%40example.com" in body
+    assert "/accounts/login/?next=" in body
+
+
+def test_signing_up_from_the_invitation_link_needs_no_second_verification(tenant_a, capture):
+    from allauth.account.models import EmailAddress
+
+    link = invite(tenant_a, capture=capture)
+    visitor = Client()
+    visitor.get(link)
+    mail.outbox.clear()
+    response = visitor.post(
+        f"/accounts/signup/?next={link}",
+        {"email": "newbie@example.com", "password1": "a-long-passphrase-77", "password2": "a-long-passphrase-77"},
+    )
+    assert response.status_code == 302 and response["Location"] == link
+    assert EmailAddress.objects.get(email="newbie@example.com").verified
+    assert not mail.outbox
+    assert visitor.post(link).status_code == 302
+    assert Membership.objects.filter(user__email="newbie@example.com", organization=tenant_a.organization).exists()
+
+
+def test_signing_up_with_another_address_from_the_link_still_needs_verification(tenant_a, capture):
+    from allauth.account.models import EmailAddress
+
+    link = invite(tenant_a, capture=capture)
+    visitor = Client()
+    visitor.get(link)
+    visitor.post(
+        f"/accounts/signup/?next={link}",
+        {"email": "other@example.com", "password1": "a-long-passphrase-77", "password2": "a-long-passphrase-77"},
+    )
+    assert not EmailAddress.objects.get(email="other@example.com").verified
 
 
 def test_other_tenant_cannot_resend_or_revoke(tenant_a, tenant_b, capture):
