@@ -15,6 +15,7 @@ import django_filters
 import django_tables2 as tables
 from asgiref.sync import sync_to_async
 from django import forms
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Q, QuerySet
@@ -24,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -112,11 +114,17 @@ class AuditEventTable(Table):
     organization = tables.Column(accessor="organization__name", verbose_name=gettext_lazy("Organization"), default="—")
     actor = tables.Column(accessor="actor_email", verbose_name=gettext_lazy("Actor"), empty_values=())
     action = tables.Column(verbose_name=gettext_lazy("Action"))
-    target = tables.Column(accessor="target_repr", verbose_name=gettext_lazy("Target"), default="—")
+    target = tables.Column(
+        accessor="target_repr",
+        verbose_name=gettext_lazy("Target"),
+        default="—",
+        attrs={"td": {"class": "console-activity-target"}},
+    )
     project = tables.Column(accessor="project__name", verbose_name=gettext_lazy("Project"), default="—")
-    ip = tables.Column(verbose_name=gettext_lazy("IP address"), default="—")
-    via = tables.Column(verbose_name=gettext_lazy("Via"))
-    changes = tables.Column(verbose_name=gettext_lazy("Changes"), empty_values=(), attrs={"td": {"class": "w-25"}})
+    ip = tables.Column(verbose_name=gettext_lazy("IP address · via"), empty_values=())
+    changes = tables.Column(
+        verbose_name=gettext_lazy("Changes"), empty_values=(), attrs={"td": {"class": "console-activity-changes"}}
+    )
 
     empty_title = gettext_lazy("No activity yet")
     empty_description = gettext_lazy(
@@ -138,8 +146,9 @@ class AuditEventTable(Table):
         return format_html('<a href="{}">{}</a>', url, value)
 
     def render_actor(self, record: AuditEvent) -> str:
-        badge = format_html(' <span class="badge bg-purple-lt">{}</span>', _("Operator")) if record.operator else ""
-        return format_html('<span class="text-break">{}</span>{}', record.actor_email or _("System"), badge)
+        badge = format_html('<span class="badge bg-purple-lt">{}</span>', _("Operator")) if record.operator else ""
+        email = record.actor_email or _("System")
+        return format_html('<div class="console-activity-actor" title="{}">{}</div>{}', email, email, badge)
 
     def render_action(self, value: str) -> str:
         return format_html(
@@ -147,34 +156,58 @@ class AuditEventTable(Table):
         )
 
     def render_target(self, value: str, record: AuditEvent) -> str:
-        kind = record.target_type.rsplit(".", 1)[-1] if record.target_type else ""
+        kind = target_kind(record.target_type)
         if not kind:
             return value
         return format_html('<div class="text-break">{}</div><div class="text-secondary small">{}</div>', value, kind)
 
-    def render_via(self, value: str) -> str:
-        return format_html('<span class="text-secondary">{}</span>', value)
+    def render_ip(self, record: AuditEvent) -> str:
+        return format_html(
+            '<div class="text-nowrap">{}</div><div class="text-secondary small">{}</div>', record.ip or "—", record.via
+        )
 
     def render_changes(self, record: AuditEvent) -> str:
         rows = diff_rows(record)
         if not rows:
             return "—"
-        body = format_html_join(
-            "",
-            '<tr><th scope="row">{}</th><td class="console-diff-before">{}</td>'
-            '<td class="console-diff-after">{}</td></tr>',
-            rows,
-        )
+        if record.before and record.after:
+            head = format_html(
+                '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>',
+                _("Field"),
+                _("Before"),
+                _("After"),
+            )
+            body = format_html_join(
+                "",
+                '<tr><th scope="row">{}</th><td class="console-diff-before">{}</td>'
+                '<td class="console-diff-after">{}</td></tr>',
+                rows,
+            )
+        else:  # created (after only) or removed (before only): one value per field
+            side = "after" if record.after else "before"
+            head = format_html('<th scope="col">{}</th><th scope="col">{}</th>', _("Field"), _("Value"))
+            body = format_html_join(
+                "",
+                '<tr><th scope="row">{}</th><td class="console-diff-' + side + '">{}</td></tr>',
+                ((name, after if side == "after" else before) for name, before, after in rows),
+            )
         return format_html(
-            '<details class="console-diff"><summary>{}</summary>'
-            '<table class="table table-sm mb-0"><thead><tr><th scope="col">{}</th><th scope="col">{}</th>'
-            '<th scope="col">{}</th></tr></thead><tbody>{}</tbody></table></details>',
+            '<details class="console-diff"><summary>{}</summary><table class="table table-sm mb-0">'
+            "<thead><tr>{}</tr></thead><tbody>{}</tbody></table></details>",
             summary(rows),
-            _("Field"),
-            _("Before"),
-            _("After"),
+            head,
             body,
         )
+
+
+def target_kind(target_type: str) -> str:
+    """The target's kind in the active language ("tenants.project" → "Project"); its name if no model has it."""
+    if not target_type:
+        return ""
+    try:
+        return capfirst(apps.get_model(target_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return target_type.rsplit(".", 1)[-1]
 
 
 def summary(rows: list[tuple[str, str, str]]) -> str:

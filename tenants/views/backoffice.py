@@ -199,7 +199,7 @@ def organization_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     context = _detail_context(organization)
     context["suspend_form"] = SuspendForm()
     context["events_table"] = AuditEventTable(
-        context["events"], exclude=("organization", "ip", "via"), caption=_("Recent activity")
+        context["events"], exclude=("organization", "ip"), caption=_("Recent activity")
     )
     return render(request, "tenants/backoffice/organization.html", context)
 
