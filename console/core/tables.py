@@ -112,7 +112,7 @@ class Table(tables.Table, metaclass=_InheritedMeta):
     @property
     def kept_for_filters(self) -> list[tuple[str, str]]:
         """Query parameters a filter form keeps when submitted: the sort and the page size (not the page)."""
-        request = self.request
+        request = getattr(self, "request", None)
         if request is None:
             return []
         keep = (self.prefixed_order_by_field, self.prefixed_per_page_field)
@@ -145,7 +145,8 @@ def build_table(
     Unknown sort columns are ignored; a page past the end shows the last page; `per_page` is capped at
     MAX_PER_PAGE. Pass `paginator_class=LazyPaginator` for tables too large to count.
     """
-    table = table_class(data, request=request, **kwargs)
+    table = table_class(data, **kwargs)  # not `request=`: tables2 would then paginate (and count) by itself too
+    table.request = request
     order_by = request.GET.getlist(table.prefixed_order_by_field)
     if order_by:
         table.order_by = order_by

@@ -101,9 +101,12 @@ def _value(value: Any) -> str:
 
 
 def diff_rows(event: AuditEvent) -> list[tuple[str, str, str]]:
-    """(field, before, after) for every field the event's before or after mentions, in their order."""
+    """(field, before, after) for the fields the event's before or after mentions, in their order; when it has
+    both, only the fields whose value changed."""
     before, after = event.before or {}, event.after or {}
     keys = list(dict.fromkeys([*before, *after]))
+    if before and after:
+        keys = [key for key in keys if before.get(key) != after.get(key)] or keys
     return [(key, _value(before.get(key)) if before else "", _value(after.get(key)) if after else "") for key in keys]
 
 
@@ -138,7 +141,11 @@ class AuditEventTable(Table):
     def render_at(self, value: Any) -> str:
         local = timezone.localtime(value)
         return format_html(
-            '<time class="text-nowrap" datetime="{}">{}</time>', local.isoformat(), date_format(local, "Y-m-d H:i:s")
+            '<time class="text-nowrap" datetime="{}" title="{}">{}<div class="text-secondary small">{}</div></time>',
+            local.isoformat(),
+            date_format(local, "Y-m-d H:i:s"),
+            date_format(local, "Y-m-d"),
+            date_format(local, "H:i:s"),
         )
 
     def render_organization(self, value: str, record: AuditEvent) -> str:
@@ -170,33 +177,25 @@ class AuditEventTable(Table):
         rows = diff_rows(record)
         if not rows:
             return "—"
-        if record.before and record.after:
-            head = format_html(
-                '<th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th>',
-                _("Field"),
-                _("Before"),
-                _("After"),
-            )
-            body = format_html_join(
-                "",
-                '<tr><th scope="row">{}</th><td class="console-diff-before">{}</td>'
-                '<td class="console-diff-after">{}</td></tr>',
-                rows,
-            )
-        else:  # created (after only) or removed (before only): one value per field
-            side = "after" if record.after else "before"
-            head = format_html('<th scope="col">{}</th><th scope="col">{}</th>', _("Field"), _("Value"))
-            body = format_html_join(
-                "",
-                '<tr><th scope="row">{}</th><td class="console-diff-' + side + '">{}</td></tr>',
-                ((name, after if side == "after" else before) for name, before, after in rows),
-            )
+        lines = []
+        for name, before, after in rows:
+            if record.before and record.after:
+                change = format_html(
+                    '<del class="console-diff-before">{}</del> <span aria-hidden="true">→</span>'
+                    '<span class="visually-hidden">{}</span> <ins class="console-diff-after">{}</ins>',
+                    before,
+                    _("changed to"),
+                    after,
+                )
+            elif record.after:
+                change = format_html('<ins class="console-diff-after">{}</ins>', after)
+            else:
+                change = format_html('<del class="console-diff-before">{}</del>', before)
+            lines.append(format_html('<li><span class="console-diff-key">{}</span> {}</li>', name, change))
         return format_html(
-            '<details class="console-diff"><summary>{}</summary><table class="table table-sm mb-0">'
-            "<thead><tr>{}</tr></thead><tbody>{}</tbody></table></details>",
+            '<details class="console-diff"><summary>{}</summary><ul class="console-diff-list">{}</ul></details>',
             summary(rows),
-            head,
-            body,
+            format_html_join("", "{}", ((line,) for line in lines)),
         )
 
 

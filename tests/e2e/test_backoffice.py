@@ -39,7 +39,7 @@ def test_operator_finds_suspends_and_resumes_an_organization(
 
     page.goto("/operators/")
     expect(page.get_by_role("heading", name="Organizations")).to_be_visible()
-    expect(page.get_by_text("1–7 of 7 rows")).to_be_visible()
+    expect(page.get_by_text("1\N{EN DASH}7 of 7 rows")).to_be_visible()
     screenshot("backoffice-organizations-en")
 
     # Search by a member's e-mail address.
@@ -81,7 +81,7 @@ def test_operator_finds_suspends_and_resumes_an_organization(
     page.get_by_role("link", name="All activity").click()
     expect(page).to_have_url(re.compile("/o/studio-b/-/activity/"))
     expect(page.get_by_role("cell", name=re.compile("Organization suspended")).first).to_be_visible()
-    page.locator("details.console-diff").nth(1).locator("summary").click()
+    page.locator("details.console-diff").last.locator("summary").click()  # the rename: before → after
     screenshot("activity-en")
 
     page.get_by_label("Action").select_option("organization.suspend")
@@ -93,6 +93,12 @@ def test_operator_finds_suspends_and_resumes_an_organization(
     assert content.splitlines()[0].startswith("time,actor_email,operator,action")
     assert "Payment overdue for 60 days" in content
     assert "organization.resume" not in content
+
+    # Every organisation's activity, for operators.
+    page.goto("/operators/activity/")
+    expect(page.get_by_role("heading", name="Activity of all organizations")).to_be_visible()
+    expect(page.get_by_role("link", name="Studio B Games").first).to_be_visible()
+    screenshot("backoffice-activity-en")
 
     # The same pages in Korean.
     page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "ko", "url": base_url}])

@@ -129,9 +129,10 @@ def test_rows_show_actor_operator_badge_ip_via_and_changes(operator, history, te
     assert "backoffice" in body
     assert "Organization suspended" in body
     # before → after of the rename, escaped values
-    assert '<td class="console-diff-before">Studio A</td>' in body
-    assert '<td class="console-diff-after">Studio A Games</td>' in body
+    assert '<del class="console-diff-before">Studio A</del>' in body
+    assert '<ins class="console-diff-after">Studio A Games</ins>' in body
     assert "Unpaid &lt;b&gt;invoices&lt;/b&gt;" in body
+    assert '<del class="console-diff-before">studio-a</del>' not in body  # an unchanged field is left out
 
 
 def test_newest_first(history, tenant_a):

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tenants.actions import suspend_organization
-from tenants.audit import Actor
+from tenants.audit import Actor, record
 from tenants.models import AuditEvent, Membership, Organization, Project, Role
 from tenants.policy import NotFound
 from tests.conftest import make_user
@@ -325,3 +325,34 @@ def test_operator_activity_lists_every_organization(operator, operator_client, t
     assert {e.organization_id for e in events} == {tenant_a.organization.pk, tenant_b.organization.pk}
     filtered = operator_client.get(reverse("operator_activity"), {"organization": "studio-b"})
     assert {e.organization_id for e in records(filtered)} == {tenant_b.organization.pk}
+
+
+def test_operator_activity_pages_without_counting_every_row(operator, operator_client, tenant_a):
+    actor = Actor(user=operator, operator=True)
+    for number in range(30):
+        record(actor, "operator.visit", organization=tenant_a.organization, after={"path": f"/o/studio-a/{number}"})
+    url = reverse("operator_activity")
+    operator_client.get(url)  # warm up the session
+    with CaptureQueriesContext(connection) as queries:
+        response = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"] and "tenants_auditevent" in q["sql"]]
+    body = response.content.decode()
+    assert "Showing 1\N{EN DASH}25" in body
+    assert 'href="?page=2"' in body
+    second = operator_client.get(url, {"page": 2})
+    assert len(records(second)) == 5
+
+
+def test_operator_activity_costs_the_same_queries_for_5_and_50_rows(operator, operator_client, tenant_a, tenant_b):
+    actor = Actor(user=operator, operator=True)
+
+    def seed(count: int) -> None:
+        for number in range(count):
+            tenant = (tenant_a, tenant_b)[number % 2]
+            record(actor, "project.update", project=tenant.project, target=tenant.project, after={"n": number})
+
+    url = reverse("operator_activity")
+    seed(5)
+    five = _queries(operator_client, url, {"per_page": 100})
+    seed(45)
+    assert _queries(operator_client, url, {"per_page": 100}) == five
