@@ -250,8 +250,9 @@ clouds:
 
 
 def connect(clouds_yaml: Path, cloud: str) -> Connection:
-    region = OpenStackConfig(config_files=[str(clouds_yaml)]).get_one(cloud=cloud)
-    return Connection(config=region)
+    # Only this file: no OS_* variables, no ~/.config/openstack, nothing else of the machine's.
+    config = OpenStackConfig(config_files=[str(clouds_yaml)], secure_files=[], vendor_files=[], load_envvars=False)
+    return Connection(config=config.get_one(cloud=cloud))
 
 
 def health_problem(clouds_yaml: Path, cloud: str) -> str | None:
