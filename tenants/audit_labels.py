@@ -59,6 +59,19 @@ ACTION_LABELS: dict[str, str | Promise] = {
     action: label for _group, labels in ACTION_GROUPS.values() for action, label in labels.items()
 }
 
+# The fields `before`/`after` name, as the activity page shows them (the CSV keeps the keys).
+FIELD_LABELS: dict[str, str | Promise] = {
+    "name": _("name"),
+    "slug": _("slug"),
+    "description": _("description"),
+    "role": _("role"),
+    "email": _("e-mail address"),
+    "require_mfa": _("require two-factor authentication"),
+    "reason": _("reason for suspension"),
+    "owner": _("Owner"),
+    "path": _("page"),
+}
+
 # Actions shown in red: they take something away.
 DESTRUCTIVE_SUFFIXES = (".delete", ".remove", ".revoke", ".suspend")
 
@@ -74,6 +87,10 @@ def register_actions(group: str, group_label: str | Promise, labels: dict[str, s
 def action_label(action: str) -> str:
     """The action's label in the active language; an action nobody labelled shows its name."""
     return str(ACTION_LABELS.get(action, action))
+
+
+def field_label(key: str) -> str:
+    return str(FIELD_LABELS.get(key, key))
 
 
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:

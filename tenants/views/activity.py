@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from console.core.tables import FilterSet, Table, build_table
-from tenants.audit_labels import action_choices, action_label, action_tone
+from tenants.audit_labels import action_choices, action_label, action_tone, field_label
 from tenants.models import AuditEvent, Organization, Project, Role
 from tenants.scope import OrganizationScope, organization_view
 
@@ -107,7 +107,10 @@ def diff_rows(event: AuditEvent) -> list[tuple[str, str, str]]:
     keys = list(dict.fromkeys([*before, *after]))
     if before and after:
         keys = [key for key in keys if before.get(key) != after.get(key)] or keys
-    return [(key, _value(before.get(key)) if before else "", _value(after.get(key)) if after else "") for key in keys]
+    return [
+        (field_label(key), _value(before.get(key)) if before else "", _value(after.get(key)) if after else "")
+        for key in keys
+    ]
 
 
 class AuditEventTable(Table):

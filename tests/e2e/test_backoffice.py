@@ -82,6 +82,7 @@ def test_operator_finds_suspends_and_resumes_an_organization(
     expect(page).to_have_url(re.compile("/o/studio-b/-/activity/"))
     expect(page.get_by_role("cell", name=re.compile("Organization suspended")).first).to_be_visible()
     page.locator("details.console-diff").last.locator("summary").click()  # the rename: before → after
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky sidebar follows the scroll in a full-page screenshot
     screenshot("activity-en")
 
     page.get_by_label("Action").select_option("organization.suspend")
@@ -121,4 +122,5 @@ def test_owner_sees_the_activity_of_their_organization(page: Page, transactional
     expect(page.locator("table.console-activity > tbody > tr")).to_have_count(2)
     page.locator("details.console-diff").first.locator("summary").click()
     expect(page.locator(".console-diff-after").first).to_have_text("Studio A Games")
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot("activity-owner-en")

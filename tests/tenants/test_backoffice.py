@@ -249,7 +249,9 @@ def test_unknown_organization_is_404(operator_client):
 
 
 def test_operator_suspends_with_a_reason(operator, operator_client, tenant_a, tenant_b):
-    response = operator_client.post(suspend_url(tenant_a.organization), {"reason": "Unpaid invoices"})
+    response = operator_client.post(
+        suspend_url(tenant_a.organization), {"reason": "Unpaid invoices"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 302
     assert response["Location"] == detail_url(tenant_a.organization)
     tenant_a.organization.refresh_from_db()
@@ -280,7 +282,9 @@ def test_suspend_page_works_without_javascript(operator_client, tenant_a):
 
 def test_suspending_twice_says_so(operator_client, tenant_a):
     operator_client.post(suspend_url(tenant_a.organization), {"reason": "first"})
-    response = operator_client.post(suspend_url(tenant_a.organization), {"reason": "second"}, follow=True)
+    response = operator_client.post(
+        suspend_url(tenant_a.organization), {"reason": "second"}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "already suspended" in response.content.decode()
     tenant_a.organization.refresh_from_db()
     assert tenant_a.organization.suspension_reason == "first"
@@ -306,7 +310,7 @@ def test_operator_resumes(operator, operator_client, tenant_a):
 
 
 def test_resuming_an_active_organization_says_so(operator_client, tenant_a):
-    response = operator_client.post(resume_url(tenant_a.organization), follow=True)
+    response = operator_client.post(resume_url(tenant_a.organization), follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert "is not suspended" in response.content.decode()
 
 
