@@ -16,6 +16,8 @@ TEST_ENVIRONMENT = {
     "HANEUL_STATIC_MANIFEST": "0",
     "HANEUL_STATIC_USE_FINDERS": "1",
     "HANEUL_LOG_LEVEL": "WARNING",
+    # Tests read English unless they ask for Korean (the product default, ko, is checked in test_settings).
+    "HANEUL_LANGUAGE_CODE": "en",
 }
 for _name, _value in TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

@@ -28,6 +28,7 @@ print(json.dumps({
     "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
     "TIME_ZONE": settings.TIME_ZONE,
     "LANGUAGES": [code for code, _ in settings.LANGUAGES],
+    "LANGUAGE_CODE": settings.LANGUAGE_CODE,
     "CSP": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
 }))
 """
@@ -57,6 +58,7 @@ def test_production_defaults_are_safe_when_only_the_secret_is_given():
     assert values["CSP"] == ["'self'"]
     assert values["TIME_ZONE"] == "Asia/Seoul"
     assert values["LANGUAGES"] == ["ko", "en"]
+    assert values["LANGUAGE_CODE"] == "ko"
 
 
 def test_missing_secret_key_in_production_is_refused_with_its_name():
