@@ -104,6 +104,7 @@ def keystone(s: Settings) -> Sections:
         "DEFAULT": {"debug": False, "use_stderr": True},
         "database": {"connection": s.db_connection("keystone")},
         "token": {"provider": "fernet"},
+        "identity": {"password_hash_rounds": 4},  # bcrypt's least: a local cloud needs fast logins, not strong hashes
         "fernet_tokens": {"key_repository": s.data / "keystone" / "fernet-keys"},
         "fernet_receipts": {"key_repository": s.data / "keystone" / "fernet-keys"},
         "credential": {"key_repository": s.data / "keystone" / "credential-keys"},
@@ -247,6 +248,8 @@ def files(s: Settings) -> dict[Path, str]:
         etc / "placement" / "placement.conf": render(placement(s)),
         etc / "nova" / "nova.conf": render(nova(s)),
         etc / "nova" / "nova-compute.conf": render(nova(s, with_database=False)),
+        # Read after nova.conf to make cell0's schema with the same command as cell1's.
+        etc / "nova" / "nova-cell0.conf": render({"database": {"connection": s.db_connection("nova_cell0")}}),
         etc / "neutron" / "neutron.conf": render(neutron(s)),
         etc / "neutron" / "ml2_conf.ini": render(ml2(s)),
         etc / "glance" / "glance-api.conf": render(glance(s)),

@@ -8,13 +8,13 @@ floating-IP range, and a small public image.
 
 from __future__ import annotations
 
-import getpass
-import grp
+import base64
 import os
 import subprocess
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import configs
@@ -95,16 +95,31 @@ def _manage(s: Settings, log_name: str, *argv: str | Path) -> None:
         raise StackError(f"{' '.join(command[:3])} ... failed ({result.returncode}):\n{log_tail(log_file)}")
 
 
+def _parallel(s: Settings, commands: dict[str, tuple[str | Path, ...]]) -> None:
+    """Run management commands at once, each logging to logs/<its name>.log; raise the first failure."""
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        futures = [pool.submit(_manage, s, log_name, *argv) for log_name, argv in commands.items()]
+        for future in futures:
+            future.result()
+
+
+def _key_repository(path: Path) -> None:
+    """What `keystone-manage fernet_setup` (or credential_setup) makes: a staged key 0 and a primary key 1."""
+    path.mkdir(mode=0o700, parents=True)
+    for name in ("0", "1"):
+        key = path / name
+        key.write_bytes(base64.urlsafe_b64encode(os.urandom(32)))
+        key.chmod(0o600)
+
+
 def sync_database(s: Settings, service: str) -> None:
     """Make one service's schema (and keystone's keys and bootstrap admin)."""
     etc = s.etc
     if service == "keystone":
+        _key_repository(s.data / "keystone" / "fernet-keys")
+        _key_repository(s.data / "keystone" / "credential-keys")
         conf = etc / "keystone" / "keystone.conf"
-        user, group = getpass.getuser(), grp.getgrgid(os.getgid()).gr_name
         _manage(s, "db-keystone", "keystone-manage", "--config-file", conf, "db_sync")
-        for setup in ("fernet_setup", "credential_setup"):
-            _manage(s, "db-keystone", "keystone-manage", "--config-file", conf, setup, "--keystone-user", user,
-                    "--keystone-group", group)  # fmt: skip
         url = configs.KEYSTONE_URL
         urls = ("--bootstrap-admin-url", url, "--bootstrap-internal-url", url, "--bootstrap-public-url", url)
         _manage(s, "db-keystone", "keystone-manage", "--config-file", conf, "bootstrap",
@@ -112,12 +127,26 @@ def sync_database(s: Settings, service: str) -> None:
     elif service == "placement":
         _manage(s, "db-placement", "placement-manage", "--config-file", etc / "placement/placement.conf", "db", "sync")
     elif service == "nova":
+        # The API database and both cells' schemas at once, then the cell mappings (cell0, and cell1 with RabbitMQ).
         manage = ("nova-manage", "--config-file", etc / "nova/nova.conf")
-        _manage(s, "db-nova", *manage, "api_db", "sync")
-        _manage(s, "db-nova", *manage, "cell_v2", "map_cell0", "--database_connection", s.db_connection("nova_cell0"))
-        _manage(s, "db-nova", *manage, "cell_v2", "create_cell", "--name", "cell1",
-                "--database_connection", s.db_connection("nova"), "--transport-url", s.transport_url)  # fmt: skip
-        _manage(s, "db-nova", *manage, "db", "sync")
+        cell0 = (*manage, "--config-file", etc / "nova/nova-cell0.conf")
+        _parallel(
+            s,
+            {
+                "db-nova-api": (*manage, "api_db", "sync"),
+                "db-nova-cell1": (*manage, "db", "sync", "--local_cell"),
+                "db-nova-cell0": (*cell0, "db", "sync", "--local_cell"),
+            },
+        )
+        cell0_url, cell1_url = s.db_connection("nova_cell0"), s.db_connection("nova")
+        _parallel(
+            s,
+            {
+                "db-nova-map-cell0": (*manage, "cell_v2", "map_cell0", "--database_connection", cell0_url),
+                "db-nova-create-cell1": (*manage, "cell_v2", "create_cell", "--name", "cell1",
+                                         "--database_connection", cell1_url, "--transport-url", s.transport_url),
+            },
+        )  # fmt: skip
     elif service == "neutron":
         _manage(s, "db-neutron", "neutron-db-manage", "--config-file", etc / "neutron/neutron.conf",
                 "--config-file", etc / "neutron/ml2_conf.ini", "upgrade", "heads")  # fmt: skip

@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -321,8 +321,6 @@ def cmd_up() -> int:
     venv = venv_path()
     if not in_venv(venv):
         reexec_in_venv(venv)
-    import provision
-
     began = time.monotonic()
     with file_lock(f"openstack-{PREFIX}.lock"):
         other = _other_owner()
@@ -349,9 +347,8 @@ def cmd_up() -> int:
         _wipe_state()
         (STATE / "stack.json").write_text(json.dumps(stack, indent=2) + "\n")
         (STATE / "stack.json").chmod(0o600)
-        settings = settings_for(STATE, venv, stack)
         try:
-            build(settings, provision)
+            build(settings_for(STATE, venv, stack))
         except Exception:
             log(f"bring-up failed; logs in {STATE / 'logs'}. Stopping what was started.")
             stop_processes(STATE)
@@ -378,8 +375,8 @@ def _reuse_other(other: Path) -> int:
     if problem is not None:
         raise StackError(
             f"the local OpenStack of prefix {PREFIX} was started from another clone ({other.parent}) and is still"
-            f" running, but not healthy ({problem}). Stop it there (`make -C {other.parent} openstack-stop`), or use"
-            " another HANEUL_OPENSTACK_PREFIX once its ports are free."
+            f" running, but not healthy ({problem}). Stop it there (`make -C {other.parent} openstack-stop`) and run"
+            " `make openstack` again."
         )
     STATE.mkdir(exist_ok=True)
     shutil.copyfile(other / "clouds.yaml", STATE / "clouds.yaml")
@@ -417,63 +414,59 @@ def _wipe_state() -> None:
         (STATE / name).mkdir(parents=True)
 
 
-def build(s: configs.Settings, provision) -> None:  # type: ignore[no-untyped-def]
-    """Databases, configs, schema, processes, catalog and seed data, in parallel where they do not depend."""
-    table = services(s.venv, s.etc)
-    timings: dict[str, float] = {}
-    began = time.monotonic()
+# What starts once each project's schema is made (and, but for keystone, its service users exist).
+AFTER_SCHEMA = {
+    "keystone": ["keystone"],
+    "placement": ["placement"],
+    "nova": ["nova-api", "nova-conductor", "nova-scheduler", "nova-compute"],
+    "neutron": ["neutron-api"],
+    "glance": ["glance-api"],
+    "cinder": ["cinder-api", "cinder-scheduler", "cinder-volume"],
+}
 
-    def timed(what: str, func, *args):  # type: ignore[no-untyped-def]
-        start_at = time.monotonic()
-        result = func(*args)
-        timings[what] = time.monotonic() - start_at
-        return result
+
+def build(s: configs.Settings) -> None:
+    """Databases, configs, schemas, processes, catalog and seed data; each project goes on as soon as it can."""
+    import provision  # the OpenStack venv only
 
     provision.recreate_databases(s)
     provision.recreate_vhost(s)
     for path, text in configs.files(s).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    table = services(s.venv, s.etc)
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    seconds: dict[str, float] = {}
+    began = time.monotonic()
+    catalog: Future[None] = Future()  # the service users and endpoints, made once keystone answers
 
-    def up(name: str) -> None:
-        procs[name] = start(table[name], s.state, s.venv)
+    def bring_up(project: str) -> None:
+        provision.sync_database(s, project)
+        if project != "keystone":
+            catalog.result()  # raises if the catalog failed
+        for name in AFTER_SCHEMA[project]:
+            procs[name] = start(table[name], s.state, s.venv)
+        for name in AFTER_SCHEMA[project]:
+            if table[name].port:
+                wait_for_api(table[name], procs[name], s.state)
+        seconds[project] = time.monotonic() - began
 
-    def api_up(name: str) -> None:
-        up(name)
-        wait_for_api(table[name], procs[name], s.state)
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        synced = {
-            name: pool.submit(timed, f"db {name}", provision.sync_database, s, name)
-            for name in ("keystone", "placement", "nova", "neutron", "glance", "cinder")
-        }
-        synced["keystone"].result()
-        timed("keystone up", api_up, "keystone")
-        catalog = pool.submit(timed, "catalog", provision.register_catalog, s)
-        synced["placement"].result()
-        placement = pool.submit(api_up, "placement")
-        synced["nova"].result()
-        for name in ("nova-conductor", "nova-scheduler"):
-            up(name)
-        nova_api = pool.submit(api_up, "nova-api")
-        synced["neutron"].result()
-        neutron = pool.submit(api_up, "neutron-api")
-        synced["glance"].result()
-        glance = pool.submit(api_up, "glance-api")
-        synced["cinder"].result()
-        for name in ("cinder-scheduler", "cinder-volume"):
-            up(name)
-        cinder = pool.submit(api_up, "cinder-api")
-        catalog.result()
-        placement.result()
-        up("nova-compute")
-        for future in (nova_api, neutron, glance, cinder):
+    with ThreadPoolExecutor(max_workers=len(AFTER_SCHEMA)) as pool:
+        projects = {project: pool.submit(bring_up, project) for project in AFTER_SCHEMA}
+        try:
+            projects["keystone"].result()
+            provision.register_catalog(s)  # while the other schemas are being made
+            catalog.set_result(None)
+        except BaseException as error:
+            catalog.set_exception(error)
+            raise
+        seconds["catalog"] = time.monotonic() - began
+        for future in projects.values():
             future.result()
-    timings["services up"] = time.monotonic() - began
     provision.finish(s, procs)
+    seconds["compute host and seed data"] = time.monotonic() - began
     provision.write_clouds_yaml(s, s.state / "clouds.yaml", CLOUD)
-    log("timings: " + ", ".join(f"{what} {seconds:.0f} s" for what, seconds in timings.items()))
+    log("ready after: " + ", ".join(f"{what} {at:.0f} s" for what, at in sorted(seconds.items(), key=lambda i: i[1])))
 
 
 def cmd_stop() -> int:
