@@ -380,6 +380,7 @@ def _reuse_other(other: Path) -> int:
         )
     STATE.mkdir(exist_ok=True)
     shutil.copyfile(other / "clouds.yaml", STATE / "clouds.yaml")
+    (STATE / "clouds.yaml").chmod(0o600)
     log(f"reusing the healthy stack started from {other.parent}; its clouds.yaml is copied to {STATE / 'clouds.yaml'}")
     return 0
 
