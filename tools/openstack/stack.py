@@ -55,7 +55,7 @@ API_TIMEOUT_SECONDS = 120.0
 HARNESS = HERE / "harness"
 VENV_INPUTS = [HERE / "requirements.txt", HARNESS / "pyproject.toml", *sorted(HARNESS.glob("haneul_os_harness/*.py"))]
 # What the stack is built from: a change to any of these makes the next `up` rebuild the stack.
-STACK_INPUTS = [*VENV_INPUTS, HERE / "stack.py", HERE / "configs.py", HERE / "provision.py"]
+STACK_INPUTS = [*VENV_INPUTS, *(HERE / name for name in ("stack.py", "common.py", "configs.py", "provision.py"))]
 
 
 def digest(paths: list[Path], extra: str = "") -> str:
@@ -224,13 +224,13 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def wait_for_api(service: Service, proc: subprocess.Popen[bytes] | None, state: Path) -> None:
+def wait_for_api(service: Service, proc: subprocess.Popen[bytes], state: Path) -> None:
     """Wait until the API answers HTTP (any status); fail with the end of its log if it exits or times out."""
     url = f"http://{configs.HOST}:{service.port}/"
     log_file = state / "logs" / f"{service.name}.log"
     deadline = time.monotonic() + API_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
+        if proc.poll() is not None:
             raise StackError(f"{service.name} exited ({proc.returncode}):\n{log_tail(log_file)}")
         try:
             urllib.request.urlopen(url, timeout=5).close()
@@ -256,7 +256,7 @@ def ensure_venv(venv: Path) -> None:
         uv = shutil.which("uv", path=str(ROOT / ".venv" / "bin")) or shutil.which("uv")
         if not uv:
             raise StackError("uv is missing: run `make install` first (it puts uv in .venv/bin).")
-        log(f"installing the OpenStack venv in {venv} (about a minute) ...")
+        log(f"installing the OpenStack venv in {venv} ...")
         began = time.monotonic()
         shutil.rmtree(venv, ignore_errors=True)
         # --system-certs: trust the platform certificate store (a proxy CA), as pip and apt do.
