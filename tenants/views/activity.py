@@ -20,7 +20,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -30,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, Table, build_table
 from tenants.audit_labels import action_choices, action_label, action_tone, field_label
 from tenants.models import AuditEvent, Organization, Project, Role
@@ -250,10 +250,11 @@ def activity(request: HttpRequest, scope: OrganizationScope) -> HttpResponse:
         query.pop(name, None)
     if query:
         export_url += "?" + query.urlencode()
-    return render(
+    return render_page(
         request,
         "tenants/activity/activity.html",
         {"scope": scope, "organization": scope.organization, "table": table, "export_url": export_url},
+        partials={"table": TABLE_PARTIAL},
     )
 
 

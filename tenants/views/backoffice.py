@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, LazyPaginator, Table, build_table
 from tenants.actions import record_operator_visit, resume_organization, suspend_organization
 from tenants.audit import Actor
@@ -153,7 +154,9 @@ def organizations(request: HttpRequest) -> HttpResponse:
     table = build_table(
         request, OrganizationTable, filters.qs, filters=filters, order_by=("name",), caption=_("Organizations")
     )
-    return render(request, "tenants/backoffice/organizations.html", {"table": table})
+    return render_page(
+        request, "tenants/backoffice/organizations.html", {"table": table}, partials={"table": TABLE_PARTIAL}
+    )
 
 
 # One organisation ---------------------------------------------------------------------------------------------------
@@ -257,4 +260,4 @@ def activity(request: HttpRequest) -> HttpResponse:
         paginator_class=LazyPaginator,
         caption=_("Activity of all organizations"),
     )
-    return render(request, "tenants/backoffice/activity.html", {"table": table})
+    return render_page(request, "tenants/backoffice/activity.html", {"table": table}, partials={"table": TABLE_PARTIAL})

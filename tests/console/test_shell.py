@@ -164,3 +164,19 @@ def test_shell_pages_use_a_constant_number_of_queries(tenant_a, tenant_b, page):
     Membership.objects.create(user=tenant_a.owner, organization=tenant_b.organization, role=Role.MEMBER)
     add_projects(tenant_b, 30)
     assert queries_for(client, url) == few
+
+
+def test_htmx_request_for_a_table_gets_only_the_table_card(tenant_a):
+    client = tenant_a.client("owner")
+    page = client.get(tenant_a.url("-/activity/"))
+    partial = client.get(tenant_a.url("-/activity/?sort=at"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="table")
+    assert "<html" in page.content.decode() and 'id="table"' in page.content.decode()
+    body = partial.content.decode()
+    assert partial.status_code == 200
+    assert "<html" not in body and body.lstrip().startswith('<div class="card console-table" id="table"')
+    assert "HX-Target" in partial["Vary"]
+
+
+def test_htmx_request_for_another_target_gets_the_whole_page(tenant_a):
+    response = tenant_a.client("owner").get(tenant_a.url("-/activity/"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="x")
+    assert "<html" in response.content.decode()
