@@ -28,6 +28,9 @@ def test_seed_demo_creates_operator_and_demo_tenant_and_prints_logins():
     assert "operator@haneul.localhost" in output
     assert "owner@demo-studio.localhost" in output
     assert "haneul-demo-2026" in output
+    viewer = User.objects.get(email="viewer@demo-studio.localhost")
+    assert Membership.objects.get(user=viewer, organization=org).role == Role.VIEWER
+    assert "viewer@demo-studio.localhost" in output
 
 
 def test_seed_demo_is_idempotent():

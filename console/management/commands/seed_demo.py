@@ -1,4 +1,5 @@
-"""Load the demo data `make run` starts with: an operator, and a demo organisation with a project and its owner.
+"""Load the demo data `make run` starts with: an operator, and a demo organisation with a project, its owner and a
+viewer (to see the console read-only).
 
 Idempotent: running it again creates nothing twice; it resets the demo logins to the printed passwords so that
 they always work.
@@ -44,9 +45,12 @@ def seed_demo(password: str) -> list[DemoLogin]:
             },
         )
         Membership.objects.update_or_create(user=owner, organization=org, defaults={"role": Role.OWNER})
+        viewer = _user("viewer@demo-studio.localhost", "Demo Viewer", password)
+        Membership.objects.update_or_create(user=viewer, organization=org, defaults={"role": Role.VIEWER})
     return [
         DemoLogin("operator", operator.email, password),
         DemoLogin("owner of Demo Studio", owner.email, password),
+        DemoLogin("viewer (read-only)", viewer.email, password),
     ]
 
 
