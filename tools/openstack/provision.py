@@ -84,9 +84,14 @@ def recreate_vhost(s: Settings) -> None:
 
 
 def _manage(s: Settings, log_name: str, *argv: str | Path) -> None:
-    """Run one of the venv's management commands, output appended to logs/<log_name>.log."""
+    """Run one of the venv's management commands, output appended to logs/<log_name>.log.
+
+    Keystone's steps are the bring-up's critical path (every service needs its users): the others yield the CPU.
+    """
     log_file = s.state / "logs" / f"{log_name}.log"
     command = [str(s.venv / "bin" / str(argv[0])), *map(str, argv[1:])]
+    if not log_name.startswith("db-keystone"):
+        command = ["nice", "-n", "10", *command]
     with log_file.open("ab") as output:
         output.write(f"$ {' '.join(command)}\n".encode())
         output.flush()
