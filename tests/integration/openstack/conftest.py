@@ -1,7 +1,8 @@
 """Fixtures of the harness tests: a fresh project with a plain member user on the local OpenStack (`make openstack`),
 and what most tests share (a network with a router, a server with a port). The tests use openstacksdk directly.
 
-At the end everything is deleted, and the project is checked for leftovers: the run fails if anything remains.
+After the last test of this package everything is deleted (package-scoped fixtures), and the project is checked
+for leftovers: the run fails if anything remains.
 If the cloud cannot be reached every test fails with the reason: nothing is skipped.
 """
 
@@ -47,7 +48,7 @@ def admin() -> Connection:
     return conn
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tenant(admin: Connection) -> Iterator[Tenant]:
     """A fresh project and member user (made by the admin, as the console will); swept and checked at the end."""
     name = f"haneul-test-{uuid.uuid4().hex[:8]}"
@@ -160,7 +161,7 @@ def public_network(admin: Connection) -> str:
     return network.id
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def network(tenant: Tenant, public_network: str) -> Iterator[Network]:
     """The member's network and subnet, and a router with the public network as its gateway and the subnet on it."""
     net = tenant.conn.network
@@ -175,7 +176,7 @@ def network(tenant: Tenant, public_network: str) -> Iterator[Network]:
     net.delete_network(network)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tenant: Tenant, network: Network) -> Iterator[BootedServer]:
     """A server booted by the member with a port made first, tagged at boot; deleted (and its port) at the end."""
     conn = tenant.conn
