@@ -167,7 +167,8 @@ def sync_database(s: Settings, service: str) -> None:
 
 
 def _admin(s: Settings) -> Connection:
-    return openstack.connect(
+    """The bootstrap admin, from these arguments alone (no clouds.yaml, no OS_* variables)."""
+    return Connection(
         auth_url=configs.KEYSTONE_URL,
         username="admin",
         password=s.admin_password,
