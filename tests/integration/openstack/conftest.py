@@ -12,6 +12,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from openstack.connection import Connection
@@ -67,6 +68,7 @@ def tenant(admin: Connection) -> Iterator[Tenant]:
         identity.delete_project(project)
     expect_gone(identity.get_project, project.id)
     expect_gone(identity.get_user, user.id)
+    assert not project_security_groups(admin, project.id), "a default security group came back after the sweep"
     assert not leftovers, f"the tests left these behind in project {name}: {leftovers}"
     assert not failures, f"the sweep could not delete: {failures}"
 
@@ -86,11 +88,16 @@ def project_resources(admin: Connection, project_id: str) -> dict[str, list[str]
         "ports": [p.id for p in net.ports(project_id=project_id)],
         "subnets": [s.id for s in net.subnets(project_id=project_id)],
         "networks": [n.id for n in net.networks(project_id=project_id)],
-        "security_groups": [g.id for g in net.security_groups(project_id=project_id) if g.name != "default"],
+        "security_groups": [g.id for g in project_security_groups(admin, project_id) if g.name != "default"],
         "volumes": [v.id for v in volume.volumes(all_projects=True, project_id=project_id)],
         "images": [i.id for i in admin.image.images(owner=project_id)],
     }
     return {kind: ids for kind, ids in found.items() if ids}
+
+
+def project_security_groups(admin: Connection, project_id: str) -> list[Any]:
+    """The project's security groups. Filtered here: a list filtered by project makes neutron create its default one."""
+    return [group for group in admin.network.security_groups() if group.project_id == project_id]
 
 
 def sweep(admin: Connection, project_id: str) -> tuple[dict[str, list[str]], list[str]]:
@@ -146,10 +153,14 @@ def sweep(admin: Connection, project_id: str) -> tuple[dict[str, list[str]], lis
     for volume_id in leftovers.get("volumes", []):
         attempt(f"volume {volume_id} deleted", lambda volume_id=volume_id: expect_gone(volumes.get_volume, volume_id))
     # Neutron makes a default security group for each project and keeps it after the project is gone.
-    for group in net.security_groups(project_id=project_id):
+    for group in project_security_groups(admin, project_id):
         attempt(f"security group {group.id}", lambda group=group: net.delete_security_group(group))
+
+    def empty() -> bool:
+        return not project_resources(admin, project_id) and not project_security_groups(admin, project_id)
+
     try:  # deletes finish asynchronously (a volume is "deleting" for a moment)
-        wait_for("the project empty", lambda: not project_resources(admin, project_id), timeout=60)
+        wait_for("the project empty", empty, timeout=60)
     except AssertionError:
         failures.append(f"still there after the sweep: {project_resources(admin, project_id)}")
     return leftovers, failures
