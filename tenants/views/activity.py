@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from console.core.htmx import TABLE_PARTIAL, render_page
+from console.core.htmx import render_page
 from console.core.tables import FilterSet, Table, build_table
 from tenants.audit_labels import action_choices, action_label, action_tone, field_label
 from tenants.models import AuditEvent, Organization, Project, Role
@@ -254,7 +254,7 @@ def activity(request: HttpRequest, scope: OrganizationScope) -> HttpResponse:
         request,
         "tenants/activity/activity.html",
         {"scope": scope, "organization": scope.organization, "table": table, "export_url": export_url},
-        partials={"table": TABLE_PARTIAL},
+        partials={"table": "tenants/activity/_table.html"},
     )
 
 

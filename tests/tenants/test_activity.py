@@ -304,3 +304,16 @@ def test_activity_page_costs_the_same_queries_for_5_and_50_rows(tenant_a):
     five = _queries(client, url)
     _seed(tenant_a, 45)
     assert _queries(client, url) == five
+
+
+def test_filtering_in_place_also_updates_the_export_link(tenant_a):
+    response = tenant_a.client("owner").get(
+        tenant_a.url("-/activity/?action=organization.suspend"),
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="table",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = response.content.decode()
+    assert "<html" not in body
+    assert 'id="activity-export"' in body and 'hx-swap-oob="true"' in body
+    assert "activity.csv?action=organization.suspend" in body
