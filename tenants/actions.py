@@ -45,6 +45,7 @@ from tenants.resources import remaining_resources
 ORG_FIELDS = ("name", "slug")
 PROJECT_FIELDS = ("name", "slug", "description")
 INVITABLE_ROLES = (Role.VIEWER, Role.MEMBER, Role.ADMIN)
+RESEND_INTERVAL = timedelta(minutes=1)  # an invitation is e-mailed at most once a minute
 
 
 # Organisations ----------------------------------------------------------------------------------------------------
@@ -391,6 +392,8 @@ def resend_invitation(*, actor: Actor, organization: Organization, invitation_id
     """Send a fresh link (the old one stops working) with a new expiry."""
     authorize(actor, organization, minimum=Role.OWNER, operation=Operation.CREATE)
     invitation = _open_invitation(organization, invitation_id)
+    if invitation.sent_at > timezone.now() - RESEND_INTERVAL:
+        raise Conflict(_("It was sent less than a minute ago. Wait a moment before sending it again."))
     token, invitation.token_hash = _new_token()
     invitation.sent_at = timezone.now()
     invitation.expires_at = _expiry()

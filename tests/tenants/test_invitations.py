@@ -134,7 +134,9 @@ def test_revoked_invitation_cannot_be_accepted(tenant_a, capture):
 
 def test_resend_replaces_the_link_and_extends_the_expiry(tenant_a, capture):
     old_link = invite(tenant_a, capture=capture)
-    Invitation.objects.update(expires_at=timezone.now() + timedelta(hours=1))
+    Invitation.objects.update(
+        expires_at=timezone.now() + timedelta(hours=1), sent_at=timezone.now() - timedelta(hours=1)
+    )
     invitation = Invitation.objects.get()
     with capture(execute=True):
         tenant_a.client().post(tenant_a.url(f"-/invitations/{invitation.pk}/resend/"))
@@ -204,3 +206,14 @@ def test_invitations_on_the_dashboard_of_the_invited_user(tenant_a, capture):
     client = Client()
     client.force_login(newbie)
     assert "Invitations for you" in client.get("/").content.decode()
+
+
+def test_resending_within_a_minute_is_refused_and_sends_nothing(tenant_a, capture):
+    invite(tenant_a, capture=capture)
+    invitation = Invitation.objects.get()
+    sent = len(mail.outbox)
+    with capture(execute=True):
+        response = tenant_a.client().post(tenant_a.url(f"-/invitations/{invitation.pk}/resend/"), follow=True)
+    assert "less than a minute ago" in response.content.decode()
+    assert len(mail.outbox) == sent
+    assert Invitation.objects.get().send_count == 1
