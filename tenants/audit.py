@@ -21,8 +21,10 @@ class Actor:
     operator: bool = field(default=False)
 
     @classmethod
-    def from_request(cls, request: HttpRequest, *, via: str = "console") -> Actor:
-        return cls(user=request.user, ip=client_ip(request), via=via, operator=bool(request.user.is_operator))
+    def from_request(cls, request: HttpRequest, *, via: str = "console", operator: bool = False) -> Actor:
+        """`operator=True` only where the user acts with an operator's powers (back office, read-only visits), so
+        an operator who is also a member of an organisation appears there as a member when acting as one."""
+        return cls(user=request.user, ip=client_ip(request), via=via, operator=operator and request.user.is_operator)
 
 
 def client_ip(request: HttpRequest) -> str | None:

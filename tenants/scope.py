@@ -171,7 +171,7 @@ def _enter(
         from tenants.audit import Actor
 
         record_operator_visit(
-            actor=Actor.from_request(request, via="operator"),
+            actor=Actor.from_request(request, via="operator", operator=True),
             organization=scope.organization,
             project=getattr(scope, "project", None),
             path=request.get_full_path(),

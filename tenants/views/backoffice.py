@@ -54,7 +54,7 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return Actor.from_request(request, via=VIA)
+    return Actor.from_request(request, via=VIA, operator=True)
 
 
 # Organisations list -------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, transaction
+from django.test import Client
 from django.urls import reverse
 
 from tenants.actions import create_project, delete_project, resume_organization, suspend_organization
@@ -155,3 +156,14 @@ def test_post_by_a_visiting_operator_is_refused_and_changes_nothing(operator_cli
 def test_operator_visit_of_an_unknown_organization_is_404(operator_client):
     assert operator_client.get("/o/no-such-org/").status_code == 404
     assert not AuditEvent.objects.exists()
+
+
+def test_an_operator_who_is_also_a_member_acts_as_a_member_in_that_organization(tenant_a, operator):
+    from tenants.models import Membership, Role
+
+    Membership.objects.create(user=operator, organization=tenant_a.organization, role=Role.ADMIN)
+    client = Client()
+    client.force_login(operator)
+    client.post(tenant_a.url("-/projects/new/"), {"name": "Ops Tools"})
+    event = AuditEvent.objects.get(action="project.create")
+    assert event.actor_id == operator.pk and event.operator is False
