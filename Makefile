@@ -13,7 +13,7 @@ RUN_ENV := HANEUL_DEBUG=$${HANEUL_DEBUG:-1}
 
 .PHONY: run test install services messages makemessages static check lint format lock icons clean openstack openstack-stop
 
-$(VENV)/.installed: requirements.lock tools/bootstrap.sh
+$(VENV)/.installed: requirements.lock tools/bootstrap.sh tools/lib.sh
 	@tools/bootstrap.sh
 	@touch $@
 

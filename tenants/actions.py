@@ -271,11 +271,6 @@ def remove_member(*, actor: Actor, organization: Organization, membership_id: in
         before={"role": membership.role},
     )
     membership.delete()
-    _after_membership_removed(membership)
-
-
-def _after_membership_removed(membership: Membership) -> None:
-    """Hook for what must follow a removal (foundation 3 closes the user's live sockets here)."""
 
 
 @transaction.atomic

@@ -4,15 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root_apt() {
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    echo "Missing: $*. Install them (e.g. sudo apt-get install -y $*) and run make again." >&2
-    exit 1
-  fi
-}
+. tools/lib.sh
 
 PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
@@ -23,7 +15,7 @@ if [ -z "$PYTHON" ]; then
   done
 fi
 if [ -z "$PYTHON" ]; then
-  as_root_apt python3 python3-venv
+  install_or_explain "Python's venv support" python3 python3-venv
   PYTHON=python3
   "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
     echo "Haneul needs Python 3.11 (Debian 12 ships it); found $("$PYTHON" --version). Set PYTHON=/path/to/python3.11." >&2
@@ -34,7 +26,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv
-    as_root_apt python3-venv
+    install_or_explain "Python's venv support" python3-venv
     "$PYTHON" -m venv .venv
   fi
 fi

@@ -6,11 +6,5 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
 [ ${#missing[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "Installing ${missing[*]} for the browser tests ..."
-  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  echo "Browser tests need: ${missing[*]}. Run: sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
+. "$(dirname "$0")/lib.sh"
+install_or_explain "the browser tests' browser and fonts" "${missing[@]}"

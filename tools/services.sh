@@ -4,28 +4,11 @@
 # With the default HANEUL_DATABASE_URL it also creates the role and database `haneul` (password `haneul`).
 set -euo pipefail
 
-is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
-apt_install() {
-  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-  for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
-  echo "$2 did not start listening on 127.0.0.1:$1." >&2; return 1
-}
-need() {  # need WHAT PACKAGES...
-  local what=$1; shift
-  if is_root_debian; then
-    echo "Installing $what ($*) ..."; apt_install "$@"
-  else
-    echo "$what is missing. Run: sudo apt-get install -y $*   (then make again)" >&2; exit 1
-  fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------------
 if ! port_open 5432; then
-  command -v pg_ctlcluster >/dev/null || need PostgreSQL postgresql
+  command -v pg_ctlcluster >/dev/null || install_or_explain PostgreSQL postgresql
   if is_root_debian; then
     version=$(ls /etc/postgresql | sort -V | tail -n 1)
     pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster "$version" main start
@@ -52,7 +35,7 @@ fi
 
 # --- Redis ------------------------------------------------------------------------------------------------------
 if ! port_open 6379; then
-  command -v redis-server >/dev/null || need Redis redis-server
+  command -v redis-server >/dev/null || install_or_explain Redis redis-server
   if is_root_debian; then
     mkdir -p /var/lib/redis /var/log/redis
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
@@ -64,5 +47,5 @@ if ! port_open 6379; then
 fi
 
 # --- gettext (msgfmt compiles the translations) ------------------------------------------------------------------
-command -v msgfmt >/dev/null || need "GNU gettext" gettext
+command -v msgfmt >/dev/null || install_or_explain "GNU gettext" gettext
 exit 0

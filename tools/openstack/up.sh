@@ -4,16 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
-apt_install() {
-  [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] || apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() {
-  for _ in $(seq 1 120); do port_open "$1" && return 0; sleep 0.5; done
-  echo "$2 did not start listening on 127.0.0.1:$1." >&2; return 1
-}
+. tools/lib.sh
+
 ensure() {  # ensure NAME PORT PACKAGE PROGRAM START-COMMAND...
   local name=$1 port=$2 package=$3 program=$4; shift 4
   port_open "$port" && return 0
@@ -22,9 +14,9 @@ ensure() {  # ensure NAME PORT PACKAGE PROGRAM START-COMMAND...
       "run make openstack again." >&2
     exit 1
   fi
-  if ! command -v "$program" >/dev/null; then echo "Installing $name ($package) ..."; apt_install "$package"; fi
+  command -v "$program" >/dev/null || install_or_explain "$name" "$package"
   "$@"
-  wait_port "$port" "$name"
+  wait_port "$port" "$name" 60
 }
 
 start_mariadb() {  # Debian's package binds 127.0.0.1 and runs as the mysql user
