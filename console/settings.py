@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "django_tables2",
     "django_filters",
@@ -179,6 +180,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "console.tasks.clear_expired_sessions",
         "schedule": crontab(minute=17, hour=3),
     },
+    "purge-idempotency-records": {
+        "task": "console.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=43),
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------------------------
@@ -288,16 +293,51 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Haneul <no-reply@haneul.localhos
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- API ------------------------------------------------------------------------------------------
+# /api/v1/ (tenants/api/): personal API tokens (`Authorization: Bearer hnl_…`) or the console's session (with CSRF).
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.api.authentication.ApiTokenAuthentication",
+        "tenants.api.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.api.throttling.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "tenants.api.pagination.PagePagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Requests per token (per user for sessions) and per IP address for anonymous requests: "<n>/<s|m|h|d>".
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", "600/m")
+API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", "60/m")
+# The longest a new API token may live, in days (0: tokens may also never expire).
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+# How long an Idempotency-Key is remembered; a request still in progress longer than the lock is taken over.
+API_IDEMPOTENCY_HOURS = 24
+API_IDEMPOTENCY_LOCK_SECONDS = 300
 SPECTACULAR_SETTINGS = {
     "TITLE": "Haneul API",
-    "DESCRIPTION": "The Haneul cloud console API.",
+    "DESCRIPTION": (
+        "The Haneul cloud console API: organizations, projects, members, invitations and API tokens. "
+        "Authenticate with a personal API token (`Authorization: Bearer hnl_…`, created under Settings → API "
+        "tokens) or, from the console's pages, the session with its CSRF token. Creates accept an "
+        "`Idempotency-Key` header. Errors are JSON: `{\"code\": …, \"message\": …}`. See docs/api.md."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "tenants.models.Role",
+        "InvitationStatusEnum": "tenants.models.Invitation.Status",
+        "ApiTokenStatusEnum": "tenants.models.ApiToken.Status",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------------

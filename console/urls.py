@@ -1,16 +1,19 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from console import views
+from tenants.api.errors import not_found as api_not_found
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("tenants.api.urls")),  # /api/v1/…, /api/schema/, /api/docs/
     path("", include("tenants.urls_account")),
     path("", include("tenants.urls_backoffice")),
     path("", include("tenants.urls")),
     path("o/<slug:org_slug>/<slug:project_slug>/", views.project_overview, name="project_overview"),
+    re_path(r"^api/", api_not_found),  # after every API route: unknown /api/ addresses answer a JSON 404
 ]
 
 handler400 = "console.views.bad_request"

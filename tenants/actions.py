@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from tenants.audit import Actor, record, snapshot
 from tenants.models import (
+    ApiToken,
     Invitation,
     Membership,
     Organization,
@@ -31,6 +32,7 @@ from tenants.models import (
     User,
 )
 from tenants.policy import (
+    ActionError,
     Conflict,
     NotAllowed,
     NotFound,
@@ -504,3 +506,108 @@ def record_operator_visit(
         target=organization,
         after={"path": path[:500]},
     )
+
+
+# API tokens -------------------------------------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "hnl"  # noqa: S105 (a label, not a secret)
+
+
+def api_token_hash(secret: str) -> str:
+    """The stored form of an API token's secret (SHA-256: the secret is random, so no slow hash is needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_api_secret() -> tuple[str, str]:
+    """A secret `hnl_<prefix>_<random>` and its prefix (shown in lists to tell tokens apart)."""
+    prefix = secrets.token_hex(4)
+    return f"{API_TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def api_token_max_expiry() -> timezone.datetime | None:
+    """The latest expiry a new token may have (`HANEUL_API_TOKEN_MAX_DAYS`; 0: tokens may never expire)."""
+    days = settings.API_TOKEN_MAX_DAYS
+    return timezone.now() + timedelta(days=days) if days else None
+
+
+@transaction.atomic
+def create_api_token(
+    *, actor: Actor, organization: Organization, name: str, role: Role, expires_at: timezone.datetime | None
+) -> tuple[ApiToken, str]:
+    """A personal API token of the actor in `organization`; returns it with its secret, which is never stored.
+
+    Any member may create tokens, with a role ceiling up to their own role. Tokens may be created while the
+    organisation is suspended: it still reads, stops and deletes, and scripts may need to.
+    """
+    own = membership_of(actor, organization)
+    ensure_role(own, role)
+    if getattr(actor, "role_ceiling", None) is not None:
+        raise NotAllowed(_("An API token cannot create API tokens. Sign in to the console to create one."))
+    now = timezone.now()
+    latest = api_token_max_expiry()
+    if expires_at is None and latest is not None:
+        raise ActionError(_("Choose when the token expires."))
+    if expires_at is not None and expires_at <= now:
+        raise ActionError(_("Choose an expiry in the future."))
+    if expires_at is not None and latest is not None and expires_at > latest + timedelta(days=1):
+        raise ActionError(
+            _("A token may last at most %(days)s days.") % {"days": settings.API_TOKEN_MAX_DAYS},
+        )
+    secret, prefix = _new_api_secret()
+    token = ApiToken.objects.create(
+        user=actor.user,
+        organization=organization,
+        name=name,
+        prefix=prefix,
+        secret_hash=api_token_hash(secret),
+        role=role,
+        expires_at=expires_at,
+    )
+    record(
+        actor,
+        "api_token.create",
+        organization=organization,
+        target=token,
+        target_repr=f"{name} ({token.display_prefix})",
+        after={
+            "name": name,
+            "role": role.value,
+            "expires": expires_at.isoformat() if expires_at else None,
+            "owner": actor.user.email,
+        },
+    )
+    return token, secret
+
+
+@transaction.atomic
+def revoke_api_token(*, actor: Actor, organization: Organization, token_id: object) -> ApiToken:
+    """Revoke a token at once: one's own, or (owners and admins) any token of the organisation."""
+    own = membership_of(actor, organization)
+    token = (
+        ApiToken.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=token_id, organization=organization)
+        .first()
+    )
+    if token is None:
+        raise NotFound()
+    if token.user_id != actor.user.pk:
+        # Someone else's token: members and viewers must not learn it exists.
+        try:
+            ensure_role(own, Role.ADMIN)
+        except NotAllowed:
+            raise NotFound() from None
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor.user
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    record(
+        actor,
+        "api_token.revoke",
+        organization=organization,
+        target=token,
+        target_repr=f"{token.name} ({token.display_prefix})",
+        before={"owner": token.user.email},
+    )
+    return token

@@ -47,6 +47,13 @@ ACTION_GROUPS: dict[str, tuple[str | Promise, dict[str, str | Promise]]] = {
             "invitation.accept": _("Invitation accepted"),
         },
     ),
+    "api_token": (
+        _("API tokens"),
+        {
+            "api_token.create": _("API token created"),
+            "api_token.revoke": _("API token revoked"),
+        },
+    ),
     "operator": (
         _("Operators"),
         {
@@ -70,6 +77,7 @@ FIELD_LABELS: dict[str, str | Promise] = {
     "reason": _("reason for suspension"),
     "owner": _("Owner"),
     "path": _("page"),
+    "expires": _("expires"),
 }
 
 # Actions shown in red: they take something away.

@@ -12,7 +12,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Exists
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -22,7 +22,18 @@ from tenants.models import Organization, User
 # Pages a member of an organisation that requires two-factor authentication may still open without it: setting it
 # up (allauth's account and MFA pages, signing out), the account pages, choosing a language, accepting invitations,
 # static files and the health check.
-MFA_EXEMPT_PREFIXES: tuple[str, ...] = ("/accounts/", "/account/", "/i18n/", "/invitations/", "/healthz")
+MFA_EXEMPT_PREFIXES: tuple[str, ...] = (
+    "/accounts/",
+    "/account/",
+    "/i18n/",
+    "/invitations/",
+    "/healthz",
+    "/api/schema/",
+    "/api/docs/",
+)
+# API requests signed in by session get a JSON 403 instead of a redirect. (Requests with an API token are not signed
+# in here: the token authentication refuses them itself when the token's organisation requires it.)
+API_PREFIX = "/api/"
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo | None:
@@ -95,6 +106,8 @@ class RequireMFAMiddleware:
         names = organizations_requiring_mfa(user)
         if not names:
             return self.get_response(request)
+        if request.path_info.startswith(API_PREFIX):
+            return JsonResponse({"code": "mfa_required", "message": mfa_required_message(names)}, status=403)
         messages.warning(request, mfa_required_message(names), fail_silently=True)
         target = reverse("mfa_activate_totp")
         if request.headers.get("HX-Request"):

@@ -363,3 +363,103 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise RuntimeError("Audit events are append-only.")
+
+
+class ApiTokenQuerySet(TenantQuerySet):
+    membership_path = "organization__memberships"
+
+    def active(self) -> ApiTokenQuerySet:
+        """Tokens that may still authenticate (their user's membership is checked on each request)."""
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A personal API token: one user, one organisation, a role ceiling, an expiry. Only a hash of the secret is
+    kept; the secret (`hnl_<prefix>_<random>`) is shown once, when the token is created.
+
+    A request made with it acts with the lower of the user's role in the organisation and the ceiling, so removing
+    the member or lowering their role takes effect on their tokens at once.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, db_index=True)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    role = models.CharField(_("role ceiling"), max_length=10, choices=Role.choices, default=Role.VIEWER)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "user", "-created_at"], name="tenants_apitoken_org_user")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.display_prefix})"
+
+    @property
+    def display_prefix(self) -> str:
+        """What lists show of the secret: enough to recognise it, nothing to use."""
+        return f"hnl_{self.prefix}_…"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def status(self) -> ApiToken.Status:
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a create sent with an `Idempotency-Key` header, so that a retry replays it.
+
+    Scoped to who asked (`token:<id>` or `user:<id>`), the method and the path; kept 24 hours. A row without a
+    status is a request still in progress.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "method", "path", "key"], name="tenants_idempotency_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}] for {self.scope}"

@@ -87,20 +87,36 @@ def ensure_not_suspended(organization: Organization, operation: Operation) -> No
 
 
 def membership_of(actor: Actor, organization: Organization, *, lock: bool = False) -> Membership:
+    """The actor's membership; it carries the actor's role ceiling (an API token's), which `ensure_role` applies."""
     queryset = Membership.objects.filter(user=actor.user, organization=organization)
     if lock:
         queryset = queryset.select_for_update()
     membership = queryset.first()
     if membership is None:
         raise NotFound()
+    membership.role_ceiling = getattr(actor, "role_ceiling", None)
     return membership
 
 
+def effective_role(role: Role | str, ceiling: Role | str | None) -> Role:
+    """The lower of a member's role and a ceiling (an API token's); no ceiling leaves the role as it is."""
+    role = Role(role)
+    if ceiling is None or Role(ceiling).at_least(role):
+        return role
+    return Role(ceiling)
+
+
 def ensure_role(membership: Membership, minimum: Role) -> None:
+    ceiling = getattr(membership, "role_ceiling", None)
     if not membership.can(minimum):
         raise NotAllowed(
             _("Your role (%(role)s) does not allow this; it needs %(minimum)s or above.")
             % {"role": membership.get_role_display(), "minimum": minimum.label}
+        )
+    if not effective_role(membership.role, ceiling).at_least(minimum):
+        raise NotAllowed(
+            _("This API token is limited to %(role)s; this needs %(minimum)s or above.")
+            % {"role": Role(ceiling).label, "minimum": minimum.label}
         )
 
 
