@@ -4,34 +4,20 @@ nothing. The URLs are found by walking the URL configuration, so a new tenant pa
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from tenants.models import AuditEvent, Invitation, Membership, Organization, Project
+from tests.harness.urlwalk import build, routes
 
 pytestmark = pytest.mark.django_db
-
-ARGUMENT = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 
 
 def tenant_routes() -> list[tuple[str, str]]:
     """(url name, route) of every pattern whose route starts with `o/<slug:org_slug>/`."""
-    found: list[tuple[str, str]] = []
-
-    def walk(patterns: list, prefix: str) -> None:
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and route.startswith("o/<slug:org_slug>/"):
-                found.append((pattern.name or route, route))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    return [(route.name, route.route) for route in routes() if route.route.startswith("o/<slug:org_slug>/")]
 
 
 def sample_kwargs(tenant) -> dict[str, object]:
@@ -48,16 +34,6 @@ def sample_kwargs(tenant) -> dict[str, object]:
         "membership_id": tenant.membership("member").pk,
         "invitation_id": invitation.pk,
     }
-
-
-def build(route: str, values: dict[str, object]) -> str:
-    def fill(match: re.Match) -> str:
-        name = match.group("name")
-        if name not in values:
-            pytest.fail(f"Teach sample_kwargs the URL argument {name!r} (route {route!r})")
-        return str(values[name])
-
-    return "/" + ARGUMENT.sub(fill, route)
 
 
 def state(tenant) -> tuple:
