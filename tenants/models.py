@@ -368,6 +368,13 @@ class AuditEvent(models.Model):
 class ApiTokenQuerySet(TenantQuerySet):
     membership_path = "organization__memberships"
 
+    def visible_to(self, membership: Membership | None) -> ApiTokenQuerySet:
+        """Owners and admins see every token of the organisation, other members their own (None: an operator's
+        read-only visit sees all). The caller has already limited the queryset to one organisation."""
+        if membership is None or membership.can(Role.ADMIN):
+            return self
+        return self.filter(user_id=membership.user_id)
+
     def active(self) -> ApiTokenQuerySet:
         """Tokens that may still authenticate (their user's membership is checked on each request)."""
         now = timezone.now()
@@ -452,7 +459,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    response_body = models.TextField(blank=True)  # the JSON as first sent, so a replay is byte for byte the same
     response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

@@ -3,7 +3,7 @@ project slug can shadow them; project pages under `/o/<org>/<project>/`."""
 
 from django.urls import path
 
-from tenants.views import members, orgs
+from tenants.views import members, orgs, tokens
 
 urlpatterns = [
     path("orgs/new/", orgs.organization_create, name="organization_create"),
@@ -25,6 +25,12 @@ urlpatterns = [
         "o/<slug:org_slug>/-/invitations/<uuid:invitation_id>/revoke/",
         members.invitation_revoke,
         name="invitation_revoke",
+    ),
+    path("o/<slug:org_slug>/-/api-tokens/", tokens.api_tokens, name="api_tokens"),
+    path(
+        "o/<slug:org_slug>/-/api-tokens/<uuid:token_id>/revoke/",
+        tokens.api_token_revoke,
+        name="api_token_revoke",
     ),
     path("o/<slug:org_slug>/<slug:project_slug>/settings/", orgs.project_settings, name="project_settings"),
 ]

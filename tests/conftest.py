@@ -165,3 +165,28 @@ def celery_worker_process(django_db_setup: None, django_db_blocker) -> Iterator[
     worker = start_celery_worker(env)
     yield worker
     worker.stop()
+
+
+def make_api_token(
+    user: User, organization: Organization, *, role: str = "owner", days: int | None = 30, name: str = "ci"
+) -> tuple[object, str]:
+    """An API token of `user` in `organization` made through the action (as the console does): (token, secret)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants import actions
+    from tenants.audit import Actor
+
+    expires_at = timezone.now() + timedelta(days=days) if days is not None else None
+    return actions.create_api_token(
+        actor=Actor(user), organization=organization, name=name, role=Role(role), expires_at=expires_at
+    )
+
+
+@pytest.fixture
+def api_client() -> object:
+    """A DRF test client; `api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")` for a token."""
+    from rest_framework.test import APIClient
+
+    return APIClient()

@@ -114,7 +114,8 @@ def _claim(request: Request, key: str, request_hash: str) -> tuple[IdempotencyRe
             status_code=status.HTTP_409_CONFLICT,
         )
     headers = {**existing.response_headers, REPLAYED_HEADER: "true"}
-    return None, Response(existing.response_body, status=existing.status_code, headers=headers)
+    body = json.loads(existing.response_body) if existing.response_body else None
+    return None, Response(body, status=existing.status_code, headers=headers)
 
 
 def _release(record: IdempotencyRecord) -> None:
@@ -143,7 +144,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 response = handler(view, request, *args, **kwargs)
                 if status.is_success(response.status_code):
                     record.status_code = response.status_code
-                    record.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
+                    record.response_body = JSONRenderer().render(response.data).decode()
                     record.response_headers = {name: response[name] for name in KEPT_HEADERS if name in response}
                     record.save(update_fields=["status_code", "response_body", "response_headers"])
         except BaseException:

@@ -370,10 +370,10 @@ class InvitationRevokeView(APIView):
 
 
 def visible_tokens(scope: ApiScope) -> QuerySet[ApiToken]:
-    """Owners and admins see every token of the organisation; others their own."""
+    """Owners and admins see every token of the organisation; others their own (the token's ceiling counts)."""
     tokens = ApiToken.objects.filter(organization=scope.organization).select_related("user")
     if not scope.can(Role.ADMIN):
-        tokens = tokens.filter(user=scope.membership.user_id)
+        tokens = tokens.filter(user_id=scope.membership.user_id)
     return tokens.order_by("-created_at", "pk")
 
 
