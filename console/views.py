@@ -7,11 +7,14 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
+from console.core import live
+from tenants import feed
 from tenants.models import Invitation, Membership
 from tenants.scope import ProjectScope, project_view
 
@@ -36,11 +39,22 @@ def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
     if not scope.operator_visit and request.session.get(CURRENT_PROJECT_SESSION_KEY) != str(scope.project.pk):
         request.session[CURRENT_PROJECT_SESSION_KEY] = str(scope.project.pk)
     member_count = Membership.objects.filter(organization_id=scope.project.organization_id).count()
-    return render(
-        request,
-        "console/project_overview.html",
-        {"scope": scope, "project": scope.project, "membership": scope.membership, "member_count": member_count},
-    )
+    activity_url = None
+    if scope.can_audit:
+        activity_url = (
+            reverse("activity", kwargs={"org_slug": scope.organization.slug}) + f"?project={scope.project.pk}"
+        )
+    context = {
+        "scope": scope,
+        "project": scope.project,
+        "membership": scope.membership,
+        "member_count": member_count,
+        "feed": feed.recent(scope),
+        "feed_size": feed.FEED_SIZE,
+        "activity_url": activity_url,
+        "live_url": live.socket_path(scope.project),
+    }
+    return render(request, "console/project_overview.html", context)
 
 
 @never_cache

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from console.core import live
 from tenants.audit import Actor, record, snapshot
 from tenants.models import (
     ApiToken,
@@ -167,6 +168,7 @@ def create_project(
         raise Conflict(_("This organization already has a project at “%(slug)s”.") % {"slug": slug})
     project = Project.objects.create(organization=organization, name=name, slug=slug, description=description)
     record(actor, "project.create", project=project, target=project, after=snapshot(project, PROJECT_FIELDS))
+    live.publish(organization, "project", project.pk)
     return project
 
 
@@ -185,6 +187,7 @@ def update_project(*, actor: Actor, project: Project, name: str, slug: str, desc
     after = snapshot(project, PROJECT_FIELDS)
     if after != before:
         record(actor, "project.update", project=project, target=project, before=before, after=after)
+        live.publish(project.organization, "project", project.pk)
     return project
 
 
@@ -198,6 +201,7 @@ def delete_project(*, actor: Actor, project: Project) -> None:
         listed = ", ".join(f"{count} {label}" for label, count in remaining)
         raise Conflict(_("Delete what the project still holds first: %(resources)s.") % {"resources": listed})
     record(actor, "project.delete", project=project, target=project, before=snapshot(project, PROJECT_FIELDS))
+    live.publish(project.organization, "project", project.pk)
     project.delete()
 
 
@@ -273,6 +277,7 @@ def remove_member(*, actor: Actor, organization: Organization, membership_id: in
         before={"role": membership.role},
     )
     membership.delete()
+    live.close_user(membership.user_id, organization.pk)
 
 
 @transaction.atomic

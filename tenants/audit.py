@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest
 
+from console.core import live
 from tenants.models import AuditEvent, Organization, Project, User
 
 
@@ -52,11 +53,12 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one audit row in the caller's transaction (so a rolled-back change leaves no row)."""
+    """Append one audit row in the caller's transaction (so a rolled-back change leaves no row), and announce it
+    on the live channel of its organisation and project once the transaction commits (the activity feeds)."""
     if project is not None and organization is None:
         organization = project.organization
     user = actor.user if actor is not None else None
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=user,
         actor_email=user.email if user is not None else "",
         operator=bool(actor and actor.operator),
@@ -71,3 +73,8 @@ def record(
         ip=actor.ip if actor is not None else None,
         via=actor.via if actor is not None else "system",
     )
+    if organization is not None:
+        live.publish(organization, "activity", event.pk)
+    if project is not None:
+        live.publish(project, "activity", event.pk)
+    return event

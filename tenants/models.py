@@ -13,6 +13,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from console.core import live
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
@@ -151,6 +153,11 @@ class Organization(models.Model):
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
+    @property
+    def live_group(self) -> str:
+        """The live channel's group of this organisation's pages (`console.core.live`)."""
+        return live.org_group(self.pk)
+
 
 class OrganizationSlugRedirect(models.Model):
     """An organisation's former slug: old links keep working after a rename."""
@@ -188,6 +195,11 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def live_group(self) -> str:
+        """The live channel's group of this project's pages (`console.core.live`)."""
+        return live.project_group(self.pk)
 
 
 class ProjectSlugRedirect(models.Model):

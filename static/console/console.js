@@ -41,4 +41,77 @@
     );
     dialog.showModal();
   });
+  // The live channel (console/live/*): htmx's ws extension keeps the socket; here only what the page shows of it.
+  var RECONNECTING_CODES = [1006, 1011, 1012, 1013]; // the extension reconnects after these codes, with backoff
+
+  function liveRoot(elt) {
+    return (elt && elt.closest && elt.closest("[data-live]")) || null;
+  }
+
+  function setLiveState(root, state) {
+    root.querySelectorAll("[data-live-status]").forEach(function (status) {
+      status.setAttribute("data-state", state);
+    });
+  }
+
+  document.addEventListener("htmx:wsConnecting", function (event) {
+    var root = liveRoot(event.target);
+    if (root) {
+      setLiveState(root, root.hasAttribute("data-live-opened") ? "reconnecting" : "connecting");
+    }
+  });
+  document.addEventListener("htmx:wsOpen", function (event) {
+    var root = liveRoot(event.target);
+    if (root) {
+      root.setAttribute("data-live-opened", "");
+      setLiveState(root, "live");
+    }
+  });
+  document.addEventListener("htmx:wsClose", function (event) {
+    var root = liveRoot(event.target);
+    var code = event.detail && event.detail.event ? event.detail.event.code : 0;
+    if (root) {
+      setLiveState(root, RECONNECTING_CODES.indexOf(code) >= 0 ? "reconnecting" : "offline");
+    }
+  });
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
+    var root = liveRoot(event.target) || document;
+    root.querySelectorAll("[data-live-limit]").forEach(function (list) {
+      var limit = parseInt(list.getAttribute("data-live-limit"), 10) || 0;
+      while (limit && list.children.length > limit) {
+        list.removeChild(list.lastElementChild);
+      }
+    });
+  });
+
+  // Relative times ("2 minutes ago") stay true while a page is open; the absolute time is in their title.
+  var UNITS = [
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  function refreshRelativeTimes() {
+    if (!window.Intl || !Intl.RelativeTimeFormat) {
+      return;
+    }
+    var format = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
+    document.querySelectorAll("time[data-relative]").forEach(function (time) {
+      var at = Date.parse(time.getAttribute("datetime"));
+      if (isNaN(at)) {
+        return;
+      }
+      var seconds = Math.round((at - Date.now()) / 1000);
+      var text = format.format(0, "second");
+      for (var i = 0; i < UNITS.length; i++) {
+        if (Math.abs(seconds) >= UNITS[i][1]) {
+          text = format.format(Math.round(seconds / UNITS[i][1]), UNITS[i][0]);
+          break;
+        }
+      }
+      time.textContent = text;
+    });
+  }
+  if (document.querySelector("time[data-relative]") || document.querySelector("[data-live]")) {
+    window.setInterval(refreshRelativeTimes, 30000);
+  }
 })();

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from tenants import actions
+from console.core import live
+from tenants import actions, feed
 from tenants.forms import ConfirmSlugForm, MfaPolicyForm, OrganizationForm, ProjectForm
-from tenants.models import AuditEvent, Invitation, Membership, Role
+from tenants.models import Invitation, Membership, Role
 from tenants.policy import ActionError, Conflict
 from tenants.resources import remaining_resources
 from tenants.scope import OrganizationScope, ProjectScope, organization_view, project_view
@@ -59,9 +60,10 @@ def organization_overview(request: HttpRequest, scope: OrganizationScope) -> Htt
         "pending_invitations": Invitation.objects.filter(organization=organization).pending().count()
         if scope.can(Role.OWNER)
         else None,
-        "recent_events": list(AuditEvent.objects.filter(organization=organization)[:6])
-        if scope.can(Role.ADMIN) or scope.operator_visit
-        else None,
+        "feed": feed.recent(scope),
+        "feed_size": feed.FEED_SIZE,
+        "activity_url": reverse("activity", kwargs={"org_slug": organization.slug}) if scope.can_audit else None,
+        "live_url": live.socket_path(organization),
     }
     return render(request, "tenants/org/overview.html", context)
 
