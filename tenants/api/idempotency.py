@@ -60,13 +60,16 @@ def scope_of(request: Request) -> str:
     return f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
 
 
-def fingerprint(request: Request) -> str:
-    """A hash of the request body as parsed (key order and spacing do not matter)."""
-    data = request.data
+def body_hash(data: Any) -> str:
+    """A hash of a parsed request body (key order and spacing do not matter)."""
     if hasattr(data, "lists"):  # a QueryDict
         data = {key: values for key, values in data.lists()}
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def fingerprint(request: Request) -> str:
+    return body_hash(request.data)
 
 
 def _expired_before() -> timezone.datetime:
