@@ -244,6 +244,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
+        # CSP Level 3: 'self' also allows ws:/wss: to the page's own host, the live channel's socket (/ws/live/…);
+        # tests/e2e/test_live_activity.py proves it in the browser.
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'self'"],
