@@ -243,9 +243,9 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
         # CSP Level 3: 'self' also allows ws:/wss: to the page's own host, the live channel's socket (/ws/live/…);
         # tests/e2e/test_live_activity.py proves it in the browser.
+        "connect-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'self'"],
