@@ -242,3 +242,12 @@ def test_token_expiry_may_not_exceed_the_configured_maximum(tenant_a, settings):
     )
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
+
+
+def test_a_token_request_answers_in_its_users_language(tenant_a):
+    tenant_a.viewer.language = "ko"
+    tenant_a.viewer.save(update_fields=["language"])
+    client = token_client(tenant_a, "viewer")
+    response = client.post(projects_url(tenant_a), {"name": "X"}, format="json")
+    assert response.status_code == 403
+    assert response["Content-Language"] == "ko"
