@@ -4,8 +4,9 @@ A page connects to `/ws/live/org/<uuid>/` or `/ws/live/project/<uuid>/` (htmx's 
 consumer accepts members of that organisation (and operators, who visit tenants read-only), joins the page's group
 (`org.<uuid>` or `project.<uuid>`) and the user's own (`user.<id>`), and turns each event (`console.core.live`:
 a kind and an id, never HTML) into `hx-swap-oob` fragments in the user's language and time zone, with their role
-as it is *now*: the scope is re-read for every event (one query), so a role change shows on the next event and a
-removed member gets nothing more. Every object is loaded within the connection's scope, so an id is never trusted.
+as it is *now*: the scope is re-read for every event (one query), so a role change shows on the next event, and a
+removed member, or a session signed out meanwhile, gets nothing more: the socket is closed. Every object is loaded
+within the connection's scope, so an id from a message or the client is never trusted.
 
 Refusals are closed with a 44xx code after the handshake (4401 not signed in, 4403 not a member or no such scope:
 the same answer for both, as pages answer 404), so that the browser does not knock again; htmx's ws extension
@@ -22,7 +23,8 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.contrib.sessions.models import Session
+from django.db.models import Exists, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -34,29 +36,41 @@ from tenants.scope import OrganizationScope, ProjectScope
 logger = logging.getLogger(__name__)
 
 _GONE = object()  # the user may no longer watch this scope
+DATABASE_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
-def load_scope(user: User, *, organization_id: UUID | None = None, project_id: UUID | None = None) -> Any:
+def load_scope(
+    user: User,
+    *,
+    organization_id: UUID | None = None,
+    project_id: UUID | None = None,
+    session_key: str | None = None,
+) -> Any:
     """The user's scope on an organisation (or project) page, read now, in one query: an `OrganizationScope` /
-    `ProjectScope` as the page has, or None when the user is neither a member nor an operator (or it is gone)."""
+    `ProjectScope` as the page has, or None when the user is neither a member nor an operator (or it is gone).
+    With `session_key` (database sessions), also None once that session has ended (signed out, or ended from the
+    account's sessions page)."""
     role = Subquery(
         Membership.objects.filter(organization=OuterRef("organization_id" if project_id else "pk"), user=user).values(
             "role"
         )[:1]
     )
+    annotations: dict[str, Any] = {"viewer_role": role}
+    if session_key is not None:
+        annotations["signed_in"] = Exists(
+            Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+        )
     project = None
     if project_id is not None:
-        project = (
-            Project.objects.select_related("organization").annotate(viewer_role=role).filter(pk=project_id).first()
-        )
-        if project is None:
-            return None
-        organization, member_role = project.organization, project.viewer_role
+        project = Project.objects.select_related("organization").annotate(**annotations).filter(pk=project_id).first()
+        found: Project | Organization | None = project
+        organization = project.organization if project is not None else None
     else:
-        organization = Organization.objects.annotate(viewer_role=role).filter(pk=organization_id).first()
-        if organization is None:
-            return None
-        member_role = organization.viewer_role
+        organization = Organization.objects.annotate(**annotations).filter(pk=organization_id).first()
+        found = organization
+    if found is None or (session_key is not None and not found.signed_in):
+        return None
+    member_role = found.viewer_role
     if member_role:
         # The role is all a scope reads from its membership: no second query for the row itself.
         membership: Membership | None = Membership(user=user, organization=organization, role=member_role)
@@ -108,6 +122,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     user: User
     organization_id: UUID | None = None
     project_id: UUID | None = None
+    session_key: str | None = None  # checked for every event where sessions live in the database
     joined: tuple[str, ...] = ()
 
     async def connect(self) -> None:
@@ -118,8 +133,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         kwargs = self.scope["url_route"]["kwargs"]
         kind, pk = kwargs["kind"], kwargs["pk"]
         self.user = user
+        session = self.scope.get("session")
+        if session is not None and settings.SESSION_ENGINE in DATABASE_SESSION_ENGINES:
+            self.session_key = session.session_key
         page = await database_sync_to_async(load_scope)(
-            self.user, **({"project_id": pk} if kind == "project" else {"organization_id": pk})
+            self.user,
+            session_key=self.session_key,
+            **({"project_id": pk} if kind == "project" else {"organization_id": pk}),
         )
         if page is None:
             await self.refuse(live.CLOSE_NOT_A_MEMBER)
@@ -167,7 +187,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if renderer is None:
             return None
         with translation.override(self.language), timezone.override(self.zone):
-            page = load_scope(self.user, organization_id=self.organization_id, project_id=self.project_id)
+            page = load_scope(
+                self.user,
+                organization_id=self.organization_id,
+                project_id=self.project_id,
+                session_key=self.session_key,
+            )
             if page is None:
                 return _GONE
             return renderer(page, pk)

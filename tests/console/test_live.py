@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.db import connections, transaction
 from django.test import Client
 
@@ -392,3 +393,20 @@ def test_group_names_and_socket_paths(tenant_a: Tenant) -> None:
     assert live.socket_path(project) == f"/ws/live/project/{project.pk}/"
     with pytest.raises(ValueError):
         live.socket_path(live.user_group(7))
+
+
+async def test_signed_out_session_gets_nothing_more(tenant_a: Tenant) -> None:
+    """Signing out (or ending the session from the account's sessions page) deletes the session: the socket opened
+    with it closes at the next event instead of rendering it."""
+    cookie = await sync_to_async(session_cookie)(tenant_a.member)
+    session_key = cookie.decode().split("=", 1)[1]
+    socket = WebsocketCommunicator(
+        application,
+        live.socket_path(tenant_a.organization),
+        headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)],
+    )
+    connected, _subprotocol = await socket.connect(timeout=RECEIVE_TIMEOUT)
+    assert connected
+    await Session.objects.filter(session_key=session_key).adelete()
+    await sync_to_async(sentinel)(tenant_a, "After Sign Out")
+    assert await closed_with(socket) == live.CLOSE_NOT_A_MEMBER
