@@ -35,7 +35,7 @@ from tenants.scope import OrganizationScope, ProjectScope
 
 logger = logging.getLogger(__name__)
 
-_GONE = object()  # the user may no longer watch this scope
+GONE = object()  # the user may no longer watch this scope
 DATABASE_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
@@ -172,7 +172,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def live_event(self, message: dict[str, str]) -> None:
         html = await database_sync_to_async(self.render_event)(message.get("kind", ""), message.get("pk", ""))
-        if html is _GONE:
+        if html is GONE:
             await self.close(code=live.CLOSE_NOT_A_MEMBER)
         elif html:
             await self.send(text_data=html)
@@ -182,7 +182,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=live.CLOSE_NOT_A_MEMBER)
 
     def render_event(self, kind: str, pk: str) -> object:
-        """The event's fragments for this connection (None: nothing for it; _GONE: it may no longer watch)."""
+        """The event's fragments for this connection (None: nothing for it; GONE: it may no longer watch)."""
         renderer = live.renderer_for(kind)
         if renderer is None:
             return None
@@ -194,7 +194,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 session_key=self.session_key,
             )
             if page is None:
-                return _GONE
+                return GONE
             return renderer(page, pk)
 
 

@@ -20,6 +20,7 @@ from django.db import connections, transaction
 from django.test import Client
 
 from console.asgi import application
+from console.consumers import GONE, LiveConsumer
 from console.core import live
 from tenants import actions
 from tenants.audit import Actor, record
@@ -410,3 +411,24 @@ async def test_signed_out_session_gets_nothing_more(tenant_a: Tenant) -> None:
     await Session.objects.filter(session_key=session_key).adelete()
     await sync_to_async(sentinel)(tenant_a, "After Sign Out")
     assert await closed_with(socket) == live.CLOSE_NOT_A_MEMBER
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["activity", "project"])
+def test_an_event_costs_a_connection_two_queries(tenant_a: Tenant, kind: str, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    """The scope (role, and the session) in one query, the object in another, whatever the organisation's size."""
+    for number in range(5):
+        create_project(tenant_a, f"Filler {number}")
+    event = AuditEvent.objects.filter(action="project.create").latest("id")
+    consumer = LiveConsumer()
+    consumer.user = User.objects.get(pk=tenant_a.viewer.pk)
+    consumer.organization_id, consumer.project_id = tenant_a.organization.pk, None
+    consumer.language, consumer.zone = "en", None
+    pk = str(event.pk if kind == "activity" else event.project_id)
+    consumer.session_key = session_cookie(consumer.user).decode().split("=", 1)[1]
+    with django_assert_num_queries(2):
+        html = consumer.render_event(kind, pk)
+    assert "Filler 4" in html
+    consumer.session_key = "ended-session"
+    with django_assert_num_queries(1):
+        assert consumer.render_event(kind, pk) is GONE
