@@ -209,6 +209,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Haneul] "
+ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"  # mail in the recipient's language; sign-in switches to the user's
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Haneul"
 # Accept the previous and the next 30-second code too: phones' clocks drift.

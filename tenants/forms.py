@@ -59,7 +59,13 @@ def _role_choices(roles: tuple[Role, ...]) -> list[tuple[str, str]]:
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
-    role = forms.ChoiceField(label=_("Role"), initial=Role.MEMBER.value)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        initial=Role.MEMBER.value,
+        error_messages={
+            "invalid_choice": _("Invite as viewer, member or admin; make an owner by changing a member's role.")
+        },
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -67,7 +73,9 @@ class InvitationForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = forms.ChoiceField(
+        label=_("Role"), choices=Role.choices, error_messages={"invalid_choice": _("Choose one of the roles.")}
+    )
 
 
 class ConfirmSlugForm(forms.Form):

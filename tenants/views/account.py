@@ -45,12 +45,14 @@ class ProfileForm(forms.ModelForm):
         label=gettext_lazy("Language"),
         required=False,
         choices=language_choices,
+        error_messages={"invalid_choice": gettext_lazy("Choose a language from the list.")},
         help_text=gettext_lazy("The console's language after you sign in, whatever the browser asks for."),
     )
     time_zone = forms.ChoiceField(
         label=gettext_lazy("Time zone"),
         required=False,
         choices=time_zone_choices,
+        error_messages={"invalid_choice": gettext_lazy("Choose a time zone from the list.")},
         help_text=gettext_lazy("Times on every page are shown in this time zone."),
     )
 

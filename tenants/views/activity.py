@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -92,9 +93,28 @@ class AuditEventFilter(FilterSet):
         return queryset.filter(Q(organization__name__icontains=value) | Q(organization__slug__icontains=value))
 
 
-def _value(value: Any) -> str:
+# Where a change was made from (`AuditEvent.via`), as the activity page shows it (the CSV keeps the codes).
+VIA_LABELS: dict[str, str | Promise] = {
+    "console": gettext_lazy("Console"),
+    "api": gettext_lazy("API"),
+    "backoffice": gettext_lazy("Back office"),
+    "operator": gettext_lazy("Operator visit"),
+    "system": gettext_lazy("System"),
+}
+
+
+def via_label(via: str) -> str:
+    return str(VIA_LABELS.get(via, via))
+
+
+def _value(value: Any, key: str = "") -> str:
+    """A before/after value as a person reads it: roles by their label, yes/no for flags."""
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if key == "role" and value in Role.values:
+        return str(Role(value).label)
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
@@ -108,7 +128,7 @@ def diff_rows(event: AuditEvent) -> list[tuple[str, str, str]]:
     if before and after:
         keys = [key for key in keys if before.get(key) != after.get(key)] or keys
     return [
-        (field_label(key), _value(before.get(key)) if before else "", _value(after.get(key)) if after else "")
+        (field_label(key), _value(before.get(key), key) if before else "", _value(after.get(key), key) if after else "")
         for key in keys
     ]
 
@@ -146,9 +166,9 @@ class AuditEventTable(Table):
         return format_html(
             '<time class="text-nowrap" datetime="{}" title="{}">{}<div class="text-secondary small">{}</div></time>',
             local.isoformat(),
-            date_format(local, "Y-m-d H:i:s"),
-            date_format(local, "Y-m-d"),
-            date_format(local, "H:i:s"),
+            date_format(local, "Y-m-d H:i:s"),  # the exact time, sortable, in the tooltip
+            date_format(local, "DATE_FORMAT"),  # "2026년 11월 26일" / "Nov. 26, 2026"
+            date_format(local, "H:i:s"),  # 24-hour with seconds reads the same in every language
         )
 
     def render_organization(self, value: str, record: AuditEvent) -> str:
@@ -162,7 +182,7 @@ class AuditEventTable(Table):
 
     def render_action(self, value: str) -> str:
         return format_html(
-            '<span class="badge bg-{}-lt" title="{}">{}</span>', action_tone(value), value, action_label(value)
+            '<span class="badge bg-{}-lt" data-action="{}">{}</span>', action_tone(value), value, action_label(value)
         )
 
     def render_target(self, value: str, record: AuditEvent) -> str:
@@ -173,7 +193,9 @@ class AuditEventTable(Table):
 
     def render_ip(self, record: AuditEvent) -> str:
         return format_html(
-            '<div class="text-nowrap">{}</div><div class="text-secondary small">{}</div>', record.ip or "—", record.via
+            '<div class="text-nowrap">{}</div><div class="text-secondary small">{}</div>',
+            record.ip or "—",
+            via_label(record.via),
         )
 
     def render_changes(self, record: AuditEvent) -> str:

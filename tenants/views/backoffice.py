@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -144,7 +145,7 @@ class OrganizationTable(Table):
         return status_badge(record)
 
     def render_created_at(self, value: Any) -> str:
-        return date_format(value, "DATE_FORMAT")
+        return date_format(timezone.localtime(value), "DATE_FORMAT")
 
 
 @operator_required

@@ -126,7 +126,7 @@ def test_rows_show_actor_operator_badge_ip_via_and_changes(operator, history, te
     assert "operator@haneul.example.com" in body
     assert 'badge bg-purple-lt">Operator' in body
     assert "203.0.113.7" in body
-    assert "backoffice" in body
+    assert "Back office" in body
     assert "Organization suspended" in body
     # before → after of the rename, escaped values
     assert '<del class="console-diff-before">Studio A</del>' in body

@@ -1,0 +1,628 @@
+"""Every page of the console, rendered for a Korean user, shows no English.
+
+The pages are found by walking the URL configuration (`tests/harness/urlwalk.py`): a page added later is walked
+the day it lands, and a route whose URL argument the walker has no value for fails (teach `url_values`). Each route
+is opened by an anonymous visitor, an owner and an operator (all Korean); every route must render as a page for at
+least one of them, or be listed in `NOT_PAGES` with the reason. Pages with content follow: a pending invitation,
+audit events, a suspended organisation, an operator's read-only visit, form errors after a bad POST, messages after
+an action, the 403/404 pages and the htmx partials of tables.
+
+Two checks per page, on the visible text and the user-facing attributes (title, aria-label, placeholder, alt,
+button values, the confirmation texts of `data-confirm…`):
+  (a) no text equal to an English msgid that the Korean catalogue translates (a lazy string evaluated at import,
+      a translation activated too late, a wrong `override`…);
+  (b) no English word outside `ALLOWED_WORDS` (a string never marked for translation).
+User data is not checked: the fixtures name people, organisations and projects in Korean; e-mail addresses, URLs,
+UUIDs, slugs and codes are taken out of the text; an element marked `translate="no"` or with a `lang` other than
+Korean (the language menu's "English") is skipped, as browsers' translators skip it.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+from allauth.account.utils import user_pk_to_url_str
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from tenants import actions
+from tenants.audit import Actor
+from tenants.models import ApiToken, Invitation, Membership, Organization, Project, Role, User
+from tests.conftest import PASSWORD
+from tests.harness.processes import OUTPUT_DIR
+from tests.harness.urlwalk import Route, build, routes
+
+# The walk is done once per module (fixture `walked`); the tests only read it, but the database must exist.
+pytestmark = pytest.mark.django_db
+
+# Routes that are not pages, with the reason. Everything else must render as a page for some visitor.
+# (Routes that answer GET with 405, or with something else than HTML -- JSON, CSV, a text file -- are found as such.)
+NOT_PAGES: dict[str, str] = {
+    "set_language": "POST only; a GET redirects (Django's language switch)",
+    # allauth's sign-in-by-code and reauthentication-by-code are not enabled: these answer 404.
+    "account_confirm_login_code": "login by code is off",
+    "account_request_reauthentication_code": "login by code is off",
+    "account_confirm_reauthentication_code": "login by code is off",
+}
+
+# Route prefixes that are not pages: the REST API answers JSON (tested in tests/tenants/api/).
+NOT_PAGE_PREFIXES: dict[str, str] = {"api/v1/": "the JSON API", "^api/": "the JSON API's 404"}
+
+
+def is_page_route(route: Route) -> bool:
+    return route.name not in NOT_PAGES and not route.route.startswith(tuple(NOT_PAGE_PREFIXES))
+
+
+# English words a Korean page may show: the product's name, names of other products, and acronyms.
+ALLOWED_WORDS = frozenset(
+    {
+        "Haneul",
+        "OpenStack",
+        "API",
+        "TOTP",
+        "MFA",
+        "CSV",
+        "ID",
+        "IP",
+        "VPN",
+        "URL",
+        "QR",
+        "UTC",
+        "AppKey",
+        "HTTPS",
+        "JSON",
+        "PDF",
+        "KRW",
+        "USD",
+        "CCU",
+        "DAU",
+        "MAU",
+        "Google",
+        "Microsoft",
+        "Authenticator",  # "Google Authenticator", a product name
+        "Authy",
+        "1Password",
+        "Terraform",
+        "Authorization",  # the HTTP header's name
+        "App",  # "App Store", a product name
+        "Store",
+        "Play",  # "Google Play"
+    }
+)
+
+CHECKED_ATTRIBUTES = frozenset({"title", "aria-label", "aria-description", "placeholder", "alt", "label"})
+# Texts that console.js shows: the confirmation dialog's (data-confirm…), labels it swaps in (data-…-label).
+TEXT_DATA_ATTRIBUTE = re.compile(r"^data-(?:confirm(?:-detail|-button)?|[a-z-]+-label)$")
+# Code (a command line, a header) is not prose: it is the same in every language.
+CODE = frozenset({"code", "pre", "kbd", "samp"})
+BUTTON_INPUTS = frozenset({"submit", "button", "reset"})
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+
+# Text that is data, not language: e-mail addresses, URLs and paths, UUIDs, TOTP secrets, recovery codes.
+DATA = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail
+    r"|https?://\S+"  # URL
+    r"|(?<![\w])/[\w./?=&%:-]*"  # path
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
+    r"|\b[A-Z2-7]{16,}\b"  # base32 secret
+    r"|\b[a-z0-9]{8}\b(?=[^a-z0-9]|$)"  # recovery code
+)
+WORD = re.compile(r"[0-9]*[A-Za-z][A-Za-z0-9]*")
+# IANA time zone names ("Asia/Seoul", also with spaces for underscores) are identifiers, not English.
+TIME_ZONE_NAMES = re.compile(
+    "|".join(
+        re.escape(name)
+        for zone in sorted(zoneinfo.available_timezones(), key=len, reverse=True)
+        for name in dict.fromkeys([zone, zone.replace("_", " ")])
+    )
+)
+
+
+# Reading a page ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snippet:
+    where: str  # "text in <h1>", "title of <a>"
+    text: str
+
+
+class PageText(HTMLParser):
+    """The user-facing text of an HTML page: text nodes and user-facing attributes, outside script and style and
+    outside elements marked translate="no" or written in another language."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []  # (tag, skipped)
+        self.snippets: list[Snippet] = []
+
+    @property
+    def skipping(self) -> bool:
+        return bool(self.stack) and self.stack[-1][1]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        lang = values.get("lang", "")
+        skipped = (
+            self.skipping
+            or tag in ("script", "style")
+            or tag in CODE
+            or values.get("translate") == "no"
+            or (tag != "html" and lang != "" and not lang.startswith("ko"))
+        )
+        if not skipped:
+            for name, value in values.items():
+                if name in CHECKED_ATTRIBUTES or TEXT_DATA_ATTRIBUTE.match(name):
+                    self.snippets.append(Snippet(f"{name} of <{tag}>", value))
+            if tag == "input" and values.get("type", "").lower() in BUTTON_INPUTS and "value" in values:
+                self.snippets.append(Snippet("value of <input>", values["value"]))
+        if tag not in VOID:
+            self.stack.append((tag, skipped))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping and data.strip():
+            where = self.stack[-1][0] if self.stack else "document"
+            self.snippets.append(Snippet(f"text in <{where}>", data))
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def english_msgids() -> set[str]:
+    """Every msgid (ours, Django's, allauth's…) whose Korean translation differs from it."""
+    catalogue = translation.trans_real.translation("ko")._catalog
+    found = set()
+    for key, value in catalogue.items():
+        msgid = key[0] if isinstance(key, tuple) else key
+        if msgid and value and value != msgid and WORD.search(msgid):
+            found.add(normalise(msgid))
+    return found
+
+
+@dataclass
+class Page:
+    label: str  # what was asked, by whom: "GET /o/…/members/ (owner)"
+    html: str
+
+
+@dataclass
+class Findings:
+    problems: list[str] = field(default_factory=list)
+
+    def check(self, page: Page, msgids: set[str], data: list[str]) -> None:
+        parser = PageText()
+        parser.feed(page.html)
+        parser.close()
+        for snippet in parser.snippets:
+            text = normalise(snippet.text)
+            if not text:
+                continue
+            if text in msgids:
+                self.problems.append(f"{page.label}: {snippet.where}: {text!r} is in the catalogue but not translated")
+                continue
+            cleaned = TIME_ZONE_NAMES.sub(" ", DATA.sub(" ", text))
+            for value in data:
+                cleaned = cleaned.replace(value, " ")
+            words = [word for word in WORD.findall(cleaned) if word not in ALLOWED_WORDS]
+            if words:
+                self.problems.append(f"{page.label}: {snippet.where}: English {words} in {text!r}")
+
+
+# The world the pages show --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    owner: User
+    member: User
+    operator: User
+    mfa_user: User
+    organization: Organization
+    project: Project
+    suspended: Organization
+    invitation: Invitation
+    invitation_token: str
+    api_token: ApiToken
+    confirmation_key: str
+    reset_uid: str
+    reset_key: str
+    data: list[str]  # user data that is not Korean (slugs, tokens): taken out of the text before the checks
+
+
+def korean_user(email: str, name: str, **extra: object) -> User:
+    user = User.objects.create_user(email=email, password=PASSWORD, name=name, language="ko", **extra)
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def build_world() -> World:
+    owner = korean_user("owner@haneul-studio.example.com", "김하늘")
+    member = korean_user("member@haneul-studio.example.com", "이바다")
+    newcomer = korean_user("newcomer@haneul-studio.example.com", "박새봄")
+    operator = korean_user("operator@haneul.example.com", "운영자 최", is_staff=True)
+    operator.groups.add(Group.objects.get_or_create(name=settings.OPERATORS_GROUP)[0])
+    mfa_user = korean_user("secure@haneul-studio.example.com", "정보안")
+    TOTP.activate(mfa_user, generate_totp_secret())
+    RecoveryCodes.activate(mfa_user)
+    unverified = User.objects.create_user(
+        email="unverified@haneul-studio.example.com", password=PASSWORD, name="한미정"
+    )
+    address = EmailAddress.objects.create(user=unverified, email=unverified.email, verified=False, primary=True)
+
+    actor = Actor(user=owner, ip="127.0.0.1")
+    organization = actions.create_organization(actor=actor, name="하늘 스튜디오", slug="haneul-studio")
+    project = actions.create_project(
+        actor=actor, organization=organization, name="별빛 온라인", slug="starfall", description="우주 게임"
+    )
+    actions.create_project(actor=actor, organization=organization, name="달빛 퍼즐", slug="moonlight", description="")
+    Membership.objects.create(user=member, organization=organization, role=Role.MEMBER)
+    Membership.objects.create(user=mfa_user, organization=organization, role=Role.ADMIN)
+    actions.change_role(
+        actor=actor,
+        organization=organization,
+        membership_id=Membership.objects.get(user=member, organization=organization).pk,
+        role=Role.VIEWER,
+    )
+    actions.update_project(actor=actor, project=project, name="별빛 온라인", slug="starfall", description="우주 모험")
+    invitation = actions.invite_member(
+        actor=actor, organization=organization, email="guest@haneul-studio.example.com", role=Role.MEMBER, base_url=""
+    )
+    invitation_token = "korean-walker-invitation-token"
+    Invitation.objects.filter(pk=invitation.pk).update(token_hash=actions._token_hash(invitation_token))
+    actions.set_mfa_policy(actor=actor, organization=organization, required=False)
+    api_token = ApiToken.objects.create(
+        user=owner,
+        organization=organization,
+        name="배포 자동화",
+        prefix="k0r3an00",
+        secret_hash="0" * 64,
+        role=Role.MEMBER,
+        expires_at=timezone.now() + timedelta(days=30),
+    )
+
+    # Another organisation, suspended, of which the owner is an admin; it invites the newcomer.
+    other_owner = korean_user("owner@byeol-games.example.com", "한별")
+    suspended = actions.create_organization(actor=Actor(user=other_owner), name="별 게임즈", slug="byeol-games")
+    actions.create_project(
+        actor=Actor(user=other_owner), organization=suspended, name="은하 레이서", slug="racer", description=""
+    )
+    Membership.objects.create(user=owner, organization=suspended, role=Role.ADMIN)
+    actions.invite_member(
+        actor=Actor(user=other_owner),
+        organization=suspended,
+        email=newcomer.email,
+        role=Role.VIEWER,
+        base_url="",
+    )
+    actions.suspend_organization(actor=Actor(user=operator, operator=True), organization=suspended, reason="요금 미납")
+    actions.record_operator_visit(
+        actor=Actor(user=operator, operator=True), organization=organization, path="/o/haneul-studio/"
+    )
+
+    return World(
+        owner=owner,
+        member=member,
+        operator=operator,
+        mfa_user=mfa_user,
+        organization=organization,
+        project=project,
+        suspended=suspended,
+        invitation=invitation,
+        invitation_token=invitation_token,
+        api_token=api_token,
+        confirmation_key=EmailConfirmationHMAC(address).key,
+        reset_uid=user_pk_to_url_str(owner),
+        reset_key=default_token_generator.make_token(owner),
+        data=[
+            invitation_token,
+            "haneul-studio",
+            "byeol-games",
+            "starfall",
+            "moonlight",
+            "racer",
+            "new-project",
+            "“new”",
+            "hnl_k0r3an00",
+            "k0r3an00",
+        ],
+    )
+
+
+def url_values(world: World, route: Route) -> dict[str, object]:
+    """The URL arguments of `route`: a route with an argument not named here fails the walk."""
+    values: dict[str, object] = {
+        "org_slug": world.organization.slug,
+        "project_slug": world.project.slug,
+        "membership_id": Membership.objects.get(user=world.member, organization=world.organization).pk,
+        "invitation_id": world.invitation.pk,
+        "token": world.invitation_token,
+        "pk": world.organization.pk,
+        "uidb36": world.reset_uid,
+        "token_id": world.api_token.pk,
+    }
+    if route.name == "account_confirm_email":
+        values["key"] = world.confirmation_key
+    elif route.name == "account_reset_password_from_key":
+        values["key"] = world.reset_key
+    return values
+
+
+# Visitors ------------------------------------------------------------------------------------------------------------
+
+
+def anonymous() -> Client:
+    """A visitor whose browser asks for Korean."""
+    return Client(HTTP_ACCEPT_LANGUAGE="ko")
+
+
+def signed_in(user: User) -> Client:
+    """A Korean user (language chosen in the profile) whose browser asks for English: the profile must win.
+
+    Signed in through the sign-in form, so that allauth's pages that want a recent sign-in open at once."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response
+    return client
+
+
+def is_html(response: object) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+class Walk:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.pages: list[Page] = []
+        self.seen: set[tuple[str, str]] = set()
+        self.rendered: set[str] = set()  # route names rendered as a page (200) by some visitor
+        self.post_only: set[str] = set()  # routes that answer GET with 405
+        self.data: set[str] = set()  # routes that answer with something else than HTML
+
+    def keep(self, label: str, who: str, response: object) -> None:
+        if not is_html(response):
+            return
+        if who != "anonymous" and not response.wsgi_request.user.is_authenticated:
+            return  # the visit signed the user out (allauth's links do): an English browser's page, rightly English
+        key = (who, label)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.pages.append(Page(f"{label} ({who}, {response.status_code})", response.content.decode()))
+
+    def seen_route(self, response: object) -> None:
+        """Count the route of a final 200 answer as covered: as a page (HTML) or as data (JSON, CSV, text)."""
+        match = response.resolver_match
+        if response.status_code == 200 and match is not None:
+            (self.rendered if is_html(response) else self.data).add(match.view_name)
+
+    def get(self, client: Client, who: str, url: str, **headers: str) -> object:
+        response = client.get(url, follow=True, **headers)
+        self.seen_route(response)
+        final = response.request["PATH_INFO"]
+        label = f"GET {url}" + (f" → {final}" if final != url.split("?")[0] else "")
+        if headers:
+            label += " (htmx)"
+        self.keep(label, who, response)
+        return response
+
+    def post(self, client: Client, who: str, url: str, data: dict[str, object]) -> object:
+        response = client.post(url, data, follow=True)
+        self.seen_route(response)
+        self.keep(f"POST {url} {sorted(data)}", who, response)
+        return response
+
+
+def walk_routes(walk: Walk) -> None:
+    """Each route, opened by each visitor with a fresh client (a visit may sign out: allauth's password reset link
+    does)."""
+    world = walk.world
+    users = {"anonymous": None, "owner": world.owner, "operator": world.operator}
+    clients: dict[str, Client] = {}
+
+    def client_of(who: str) -> Client:
+        client = clients.get(who)
+        if client is None or (users[who] is not None and "_auth_user_id" not in client.session):
+            client = clients[who] = anonymous() if users[who] is None else signed_in(users[who])
+        return client
+
+    for route in routes():
+        if not is_page_route(route):
+            continue
+        url = build(route, url_values(walk.world, route))
+        for who in users:
+            client = client_of(who)
+            response = walk.get(client, who, url)
+            match = response.resolver_match
+            if response.status_code == 405:
+                walk.post_only.add(route.name)
+            elif response.status_code == 200 and is_html(response) and match and match.view_name == route.name:
+                walk.get(client, who, url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="table")
+
+
+def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
+    """Pages with something in them that the plain walk does not reach."""
+    world = walk.world
+    org = world.organization.slug
+    owner, guest, operator = visitors["owner"], visitors["anonymous"], visitors["operator"]
+
+    # The suspended organisation (banner) as its admin, and its activity (suspension event).
+    walk.get(owner, "owner", f"/o/{world.suspended.slug}/")
+    walk.get(owner, "owner", f"/o/{world.suspended.slug}/racer/")
+    walk.get(owner, "owner", f"/o/{world.suspended.slug}/-/activity/")
+    # An operator's read-only visit of a tenant's pages.
+    for suffix in ("", "-/members/", "-/settings/", "-/activity/", "starfall/", "starfall/settings/"):
+        walk.get(operator, "operator", f"/o/{org}/{suffix}")
+    walk.get(operator, "operator", reverse("operator_organization", kwargs={"pk": world.suspended.pk}))
+    walk.get(operator, "operator", reverse("operator_organization_suspend", kwargs={"pk": world.suspended.pk}))
+    walk.get(operator, "operator", reverse("operator_organizations") + "?status=suspended&sort=-created_at")
+    walk.get(operator, "operator", reverse("operator_organizations") + "?q=zzz-nothing")
+    walk.get(operator, "operator", reverse("operator_activity") + "?action=organization.suspend")
+    walk.get(owner, "owner", f"/o/{org}/-/activity/?q=zzz-nothing")
+
+    # A pending invitation on the dashboard of the person invited.
+    newcomer = signed_in(User.objects.get(email="newcomer@haneul-studio.example.com"))
+    walk.get(newcomer, "newcomer", "/")
+    walk.get(newcomer, "newcomer", "/orgs/new/")
+    # Invitation links: for the invited person, anonymous, unknown, revoked.
+    walk.get(newcomer, "newcomer", f"/invitations/{world.invitation_token}/")
+    walk.get(guest, "anonymous", "/invitations/no-such-token/")
+    # A viewer's pages (read-only forms, no buttons) and the 403 page.
+    viewer = signed_in(world.member)
+    for suffix in ("", "-/members/", "-/settings/", "-/activity/", "starfall/", "starfall/settings/"):
+        walk.get(viewer, "viewer", f"/o/{org}/{suffix}")
+    # 404 pages.
+    walk.get(owner, "owner", "/o/no-such-organization/")
+    walk.get(guest, "anonymous", "/no-such-page/")
+    # The MFA user: the code step of the sign-in, and the pages of an enrolled user.
+    stage = anonymous()
+    walk.post(stage, "anonymous", reverse("account_login"), {"login": world.mfa_user.email, "password": PASSWORD})
+    walk.post(stage, "anonymous", reverse("mfa_authenticate"), {"code": "000000"})
+    secure = Client(HTTP_ACCEPT_LANGUAGE="en")
+    secure.force_login(world.mfa_user)
+    for name in ("mfa_index", "mfa_reauthenticate"):
+        walk.get(secure, "secure", reverse(name))
+    walk.post(secure, "secure", reverse("mfa_reauthenticate"), {"code": "000000"})
+    walk.post(secure, "secure", reverse("account_reauthenticate"), {"password": PASSWORD})
+    for name in ("mfa_view_recovery_codes", "mfa_download_recovery_codes", "mfa_deactivate_totp"):
+        walk.get(secure, "secure", reverse(name))
+    walk.get(secure, "secure", reverse("mfa_generate_recovery_codes"))
+    # The owner sets up an authenticator app (after confirming the password, as allauth asks).
+    walk.get(owner, "owner", reverse("mfa_activate_totp"))
+    walk.post(owner, "owner", reverse("account_reauthenticate"), {"password": PASSWORD})
+    walk.get(owner, "owner", reverse("mfa_activate_totp"))
+    # A user without a password (set-password page).
+    passwordless = User.objects.create_user(email="nopassword@haneul-studio.example.com", name="무암호", language="ko")
+    passwordless.set_unusable_password()
+    passwordless.save()
+    unusable = Client(HTTP_ACCEPT_LANGUAGE="en")
+    unusable.force_login(passwordless)
+    walk.get(unusable, "passwordless", reverse("account_set_password"))
+
+    # Form errors after a bad POST.
+    walk.post(guest, "anonymous", reverse("account_login"), {"login": world.owner.email, "password": "wrong"})
+    walk.post(guest, "anonymous", reverse("account_login"), {"login": "", "password": ""})
+    walk.post(
+        guest, "anonymous", reverse("account_signup"), {"email": "x@", "password1": "short", "password2": "other"}
+    )
+    walk.post(guest, "anonymous", reverse("account_reset_password"), {"email": "nobody"})
+    walk.post(owner, "owner", f"/o/{org}/-/settings/", {"form": "general", "name": "", "slug": "Bad Slug!"})
+    walk.post(owner, "owner", f"/o/{org}/-/settings/", {"form": "delete", "confirm": "wrong"})
+    walk.post(owner, "owner", f"/o/{org}/starfall/settings/", {"form": "general", "name": "", "slug": "new"})
+    walk.post(owner, "owner", f"/o/{org}/starfall/settings/", {"form": "delete", "confirm": "wrong"})
+    walk.post(owner, "owner", f"/o/{org}/-/members/", {"email": "not-an-address", "role": "owner"})
+    walk.post(owner, "owner", f"/o/{org}/-/members/", {"email": world.member.email, "role": "member"})
+    walk.post(owner, "owner", f"/o/{org}/-/projects/new/", {"name": "", "slug": "starfall"})
+    walk.post(owner, "owner", "/orgs/new/", {"name": "", "slug": "-"})
+    walk.post(
+        owner, "owner", reverse("account_profile"), {"name": "김하늘", "language": "ko", "time_zone": "Mars/Base"}
+    )
+    walk.post(owner, "owner", reverse("account_change_password"), {"oldpassword": "wrong", "password1": "x"})
+    walk.post(owner, "owner", reverse("account_email"), {"action_add": "", "email": "not-an-address"})
+    walk.post(owner, "owner", reverse("mfa_activate_totp"), {"code": "123"})
+    walk.post(operator, "operator", reverse("operator_organization_suspend", kwargs={"pk": world.organization.pk}), {})
+
+    # Messages after an action.
+    walk.post(
+        owner, "owner", reverse("account_profile"), {"name": "김하늘", "language": "ko", "time_zone": "Asia/Seoul"}
+    )
+    walk.post(owner, "owner", f"/o/{org}/-/settings/", {"form": "security", "require_mfa": ""})
+    walk.post(owner, "owner", f"/o/{org}/-/members/", {"email": "friend@haneul-studio.example.com", "role": "viewer"})
+    member_id = Membership.objects.get(user=world.member, organization=world.organization).pk
+    walk.post(owner, "owner", f"/o/{org}/-/members/{member_id}/role/", {"role": "member"})
+    walk.post(owner, "owner", f"/o/{org}/-/invitations/{world.invitation.pk}/resend/", {})
+    walk.post(owner, "owner", f"/o/{org}/-/invitations/{world.invitation.pk}/revoke/", {})
+    walk.get(owner, "owner", f"/o/{org}/-/members/")
+    walk.get(owner, "owner", f"/o/{org}/-/activity/")
+    walk.post(owner, "owner", f"/o/{org}/-/projects/new/", {"name": "새 프로젝트", "slug": "new-project"})
+    walk.post(
+        operator,
+        "operator",
+        reverse("operator_organization_resume", kwargs={"pk": world.suspended.pk}),
+        {},
+    )
+
+
+@dataclass
+class Result:
+    walk: Walk
+    routes: list[Route]
+    findings: Findings
+
+
+@pytest.fixture(scope="module")
+def walked(django_db_setup: None, django_db_blocker) -> Iterator[Result]:  # type: ignore[no-untyped-def]
+    """Build the world, open every page, then roll everything back: one walk shared by this module's tests."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = build_world()
+        walk = Walk(world)
+        walk_routes(walk)
+        walk_content(
+            walk, {"anonymous": anonymous(), "owner": signed_in(world.owner), "operator": signed_in(world.operator)}
+        )
+        findings = Findings()
+        msgids = english_msgids()
+        for page in walk.pages:
+            findings.check(page, msgids, world.data)
+        transaction.set_rollback(True)
+    from django.core.cache import cache
+
+    cache.clear()
+    yield Result(walk, routes(), findings)
+
+
+# Tests ---------------------------------------------------------------------------------------------------------------
+
+
+def test_every_route_is_a_page_some_visitor_sees_or_is_listed_as_not_a_page(walked):
+    missing = [
+        route.route
+        for route in walked.routes
+        if is_page_route(route) and route.name not in walked.walk.rendered | walked.walk.post_only | walked.walk.data
+    ]
+    assert not missing, (
+        f"no visitor got these as a page: teach the walker (url_values, walk_content) or NOT_PAGES: {missing}"
+    )
+
+
+def test_no_route_listed_as_not_a_page_is_gone(walked):
+    names = {route.name for route in walked.routes}
+    assert set(NOT_PAGES) <= names, sorted(set(NOT_PAGES) - names)
+
+
+def test_the_walk_reached_pages_of_every_kind(walked):
+    labels = "\n".join(page.label for page in walked.walk.pages)
+    for expected in ("anonymous, 200", "owner, 200", "operator, 200", "404)", "403)", "(htmx)", "400)"):
+        assert expected in labels
+
+
+def test_no_english_on_korean_pages(walked):
+    problems = walked.findings.problems
+    report = OUTPUT_DIR / "korean-pages.txt"  # the whole list, for a long failure
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(problems))
+    assert not problems, f"{len(problems)} English texts on Korean pages:\n" + "\n".join(problems)
