@@ -258,6 +258,7 @@ CONTENT_SECURITY_POLICY = {
 LANGUAGE_CODE = env("LANGUAGE_CODE", "ko")
 LANGUAGES = [("ko", _("Korean")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["console.formats"]  # our corrections of Django's date formats (console/formats/<lang>/)
 LANGUAGE_COOKIE_NAME = "haneul_language"
 LANGUAGE_COOKIE_SECURE = HTTPS
 LANGUAGE_COOKIE_SAMESITE = "Lax"
