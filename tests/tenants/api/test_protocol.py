@@ -143,6 +143,12 @@ def test_the_openapi_schema_is_valid_without_warnings(tmp_path):
     assert "Idempotency-Key" in text
     assert "scheme: bearer" in text
     assert "/api/v1/organizations/{organization_id}/projects/" in text
+    assert "#/components/schemas/Error" in text  # the JSON errors are documented
+
+
+def test_beat_purges_old_idempotency_keys(settings):
+    entries = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "console.tasks.purge_idempotency_records" in entries
 
 
 def test_the_schema_and_docs_are_served_with_local_assets():
