@@ -376,6 +376,10 @@ def url_values(world: World, route: Route) -> dict[str, object]:
 # Visitors ------------------------------------------------------------------------------------------------------------
 
 
+# A real browser's User-Agent: the sessions page shows it (user data, marked translate="no").
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+
 def anonymous() -> Client:
     """A visitor whose browser asks for Korean."""
     return Client(HTTP_ACCEPT_LANGUAGE="ko")
@@ -385,7 +389,7 @@ def signed_in(user: User) -> Client:
     """A Korean user (language chosen in the profile) whose browser asks for English: the profile must win.
 
     Signed in through the sign-in form, so that allauth's pages that want a recent sign-in open at once."""
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_USER_AGENT=BROWSER)
     response = client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
     assert response.status_code == 302, response
     return client

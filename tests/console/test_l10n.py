@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from tenants.models import AuditEvent, User
+from tenants.models import AuditEvent, Membership, User
 from tests.conftest import PASSWORD, make_user
 from tests.tenants.test_accounts import clean_allauth_cache, sign_in  # noqa: F401 (a fixture)
 
@@ -164,3 +164,14 @@ def test_signing_in_greets_in_the_users_language_whatever_the_browser_asks(tenan
     page = client.get(response["Location"], follow=True).content.decode()
     assert "Successfully signed in" not in page
     assert "로그인" in page
+
+
+def test_short_dates_read_as_korean_readers_write_them(tenant_a):
+    Membership.objects.filter(organization=tenant_a.organization).update(created_at=MOMENT)
+    client = reader(tenant_a, language="ko", time_zone="Asia/Seoul")
+    client.force_login(tenant_a.owner)
+    body = client.get(tenant_a.url("-/members/")).content.decode()
+    assert "2026. 11. 26." in body
+    tenant_a.owner.language = "en"
+    tenant_a.owner.save()
+    assert "11/26/2026" in client.get(tenant_a.url("-/members/")).content.decode()
