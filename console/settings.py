@@ -309,7 +309,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "tenants.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tenants.api.schema.ApiAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Requests per token (per user for sessions) and per IP address for anonymous requests: "<n>/<s|m|h|d>".
@@ -326,7 +326,7 @@ SPECTACULAR_SETTINGS = {
         "The Haneul cloud console API: organizations, projects, members, invitations and API tokens. "
         "Authenticate with a personal API token (`Authorization: Bearer hnl_…`, created under Settings → API "
         "tokens) or, from the console's pages, the session with its CSRF token. Creates accept an "
-        "`Idempotency-Key` header. Errors are JSON: `{\"code\": …, \"message\": …}`. See docs/api.md."
+        '`Idempotency-Key` header. Errors are JSON: `{"code": …, "message": …}`. See docs/api.md.'
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
