@@ -216,6 +216,7 @@ MFA_TOTP_ISSUER = "Haneul"
 MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = True
 
+CSRF_FAILURE_VIEW = "console.views.csrf_failure"  # our error page, in the user's language
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -95,6 +95,16 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _error_page(request, 403, _("Not allowed"), _("Your role does not allow this action."))
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without its security token (most often a page left open too long): our page, not Django's."""
+    return _error_page(
+        request,
+        403,
+        _("This page has expired"),
+        _("The form was open too long or cookies are blocked. Go back, reload the page and try again."),
+    )
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error_page(request, 400, _("Bad request"), _("The request could not be understood. Please try again."))
 

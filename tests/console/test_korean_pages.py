@@ -35,10 +35,11 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from console.views import server_error
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import ApiToken, Invitation, Membership, Organization, Project, Role, User
@@ -411,7 +412,8 @@ class Walk:
     def keep(self, label: str, who: str, response: object) -> None:
         if not is_html(response):
             return
-        if who != "anonymous" and not response.wsgi_request.user.is_authenticated:
+        request = getattr(response, "wsgi_request", None)
+        if who != "anonymous" and request is not None and not request.user.is_authenticated:
             return  # the visit signed the user out (allauth's links do): an English browser's page, rightly English
         key = (who, label)
         if key not in self.seen:
@@ -499,9 +501,15 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     viewer = signed_in(world.member)
     for suffix in ("", "-/members/", "-/settings/", "-/activity/", "starfall/", "starfall/settings/"):
         walk.get(viewer, "viewer", f"/o/{org}/{suffix}")
-    # 404 pages.
+    # 404 pages, a form sent without its CSRF token (an expired page), the 500 page.
     walk.get(owner, "owner", "/o/no-such-organization/")
     walk.get(guest, "anonymous", "/no-such-page/")
+    strict = Client(HTTP_ACCEPT_LANGUAGE="ko", enforce_csrf_checks=True)
+    walk.post(strict, "anonymous", reverse("account_login"), {"login": world.owner.email, "password": PASSWORD})
+    request = RequestFactory(HTTP_ACCEPT_LANGUAGE="ko").get("/")
+    with translation.override("ko"):
+        request.user = world.owner
+        walk.keep("server error page", "owner", server_error(request))
     # The MFA user: the code step of the sign-in, and the pages of an enrolled user.
     stage = anonymous()
     walk.post(stage, "anonymous", reverse("account_login"), {"login": world.mfa_user.email, "password": PASSWORD})

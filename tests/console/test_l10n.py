@@ -14,7 +14,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from tenants.models import AuditEvent, Membership, User
+from tenants.models import AuditEvent, Membership, Organization, User
 from tests.conftest import PASSWORD, make_user
 from tests.tenants.test_accounts import clean_allauth_cache, sign_in  # noqa: F401 (a fixture)
 
@@ -175,3 +175,11 @@ def test_short_dates_read_as_korean_readers_write_them(tenant_a):
     tenant_a.owner.language = "en"
     tenant_a.owner.save()
     assert "11/26/2026" in client.get(tenant_a.url("-/members/")).content.decode()
+
+
+def test_large_counts_are_grouped_in_thousands(operator):
+    Organization.objects.bulk_create(Organization(name=f"조직 {n}", slug=f"org-{n}") for n in range(1234))
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(operator)
+    body = client.get(reverse("operator_organizations")).content.decode()
+    assert "of 1,234 rows" in body
