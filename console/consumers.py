@@ -27,6 +27,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Exists, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from console.core import live
 from tenants import feed
@@ -97,7 +98,7 @@ def language_for(user: User, scope: dict[str, Any]) -> str:
         return cookie
     headers = dict(scope.get("headers") or [])
     accept = headers.get(b"accept-language", b"").decode("latin-1")
-    for code, _quality in translation.trans_real.parse_accept_lang_header(accept):
+    for code, _quality in parse_accept_lang_header(accept):
         try:
             return translation.get_supported_language_variant(code)
         except LookupError:

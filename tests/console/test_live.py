@@ -47,8 +47,10 @@ def session_cookie(user: User) -> bytes:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
 
 
-async def open_socket(path: str, user: User | None = None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+async def open_socket(
+    path: str, user: User | None = None, extra_headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), *(extra_headers or [])]
     if user is not None:
         headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
     socket = WebsocketCommunicator(application, path, headers=headers)
@@ -245,6 +247,21 @@ async def test_korean_user_gets_korean_in_their_time_zone(tenant_a: Tenant) -> N
     assert re.search(r'datetime="[^"]+\+09:00"', en), en  # the console's default, Seoul
     await english.disconnect()
     await korean.disconnect()
+
+
+async def test_without_a_chosen_language_the_browsers_is_used(tenant_a: Tenant) -> None:
+    """As on pages: the profile's language, else the browser's (Accept-Language); the member has chosen none."""
+    korean_browser = await open_socket(
+        live.socket_path(tenant_a.organization), tenant_a.member, [(b"accept-language", b"ko-KR,ko;q=0.9,en;q=0.5")]
+    )
+    english_browser = await open_socket(
+        live.socket_path(tenant_a.organization), tenant_a.viewer, [(b"accept-language", b"en-US,en;q=0.9")]
+    )
+    await sync_to_async(create_project)(tenant_a, "Browser Language")
+    assert "프로젝트 생성" in await receive(korean_browser)
+    assert "Project created" in await receive(english_browser)
+    await korean_browser.disconnect()
+    await english_browser.disconnect()
 
 
 async def test_members_do_not_see_invitations_in_the_feed_but_admins_do(tenant_a: Tenant) -> None:
