@@ -404,7 +404,6 @@ class Walk:
     def __init__(self, world: World) -> None:
         self.world = world
         self.pages: list[Page] = []
-        self.seen: set[tuple[str, str]] = set()
         self.rendered: set[str] = set()  # route names rendered as a page (200) by some visitor
         self.post_only: set[str] = set()  # routes that answer GET with 405
         self.data: set[str] = set()  # routes that answer with something else than HTML
@@ -415,10 +414,7 @@ class Walk:
         request = getattr(response, "wsgi_request", None)
         if who != "anonymous" and request is not None and not request.user.is_authenticated:
             return  # the visit signed the user out (allauth's links do): an English browser's page, rightly English
-        key = (who, label)
-        if key not in self.seen:
-            self.seen.add(key)
-            self.pages.append(Page(f"{label} ({who}, {response.status_code})", response.content.decode()))
+        self.pages.append(Page(f"{label} ({who}, {response.status_code})", response.content.decode()))
 
     def seen_route(self, response: object) -> None:
         """Count the route of a final 200 answer as covered: as a page (HTML) or as data (JSON, CSV, text)."""
@@ -628,12 +624,23 @@ def test_no_route_listed_as_not_a_page_is_gone(walked):
 
 def test_the_walk_reached_pages_of_every_kind(walked):
     labels = "\n".join(page.label for page in walked.walk.pages)
-    for expected in ("anonymous, 200", "owner, 200", "operator, 200", "404)", "403)", "(htmx)", "400)"):
+    for expected in ("anonymous, 200", "owner, 200", "operator, 200", "404)", "403)", "500)", "(htmx)", "400)"):
         assert expected in labels
+    html = "\n".join(page.html for page in walked.walk.pages)
+    for content in (
+        "alert alert-success",  # a message after an action
+        "alert alert-danger",  # a refusal
+        "invalid-feedback",  # form errors
+        "alert alert-warning console-banner",  # a suspended organisation
+        "alert alert-purple console-banner",  # an operator's read-only visit
+    ):
+        assert content in html, content
+    # A pending invitation on the dashboard of the person invited.
+    assert any(page.label.startswith("GET / (newcomer") and "별 게임즈" in page.html for page in walked.walk.pages)
 
 
 def test_no_english_on_korean_pages(walked):
-    problems = walked.findings.problems
+    problems = list(dict.fromkeys(walked.findings.problems))
     report = OUTPUT_DIR / "korean-pages.txt"  # the whole list, for a long failure
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(problems))
