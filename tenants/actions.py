@@ -15,13 +15,13 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from console.core import live
 from tenants.audit import Actor, record, snapshot
-from tenants.l10n import mail_language
+from tenants.l10n import recipient_locale
 from tenants.models import (
     ApiToken,
     Invitation,
@@ -326,7 +326,7 @@ def _send_invitation(invitation: Invitation, token: str, inviter: User, base_url
         "accept_url": base_url.rstrip("/") + reverse("invitation_accept", args=[token]),
         "expires_at": invitation.expires_at,
     }
-    with translation.override(mail_language(invitation.email, fallback=inviter)):
+    with recipient_locale(invitation.email, fallback=inviter):
         subject = render_to_string("tenants/email/invitation_subject.txt", context).strip()
         body = render_to_string("tenants/email/invitation_message.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [invitation.email])

@@ -1,9 +1,15 @@
-"""Which language a message to someone is written in, when it leaves the request that caused it (e-mail)."""
+"""In which language and time zone a message to someone is written, when it leaves the request that caused it
+(e-mail): the recipient's own choices when they have an account and made them; else those of the person who
+caused the message (e.g. the inviter); else the request's."""
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tenants.models import User
 
@@ -15,10 +21,24 @@ def chosen_language(user: User | None) -> str | None:
     return None
 
 
-def mail_language(email: str, *, fallback: User | None = None) -> str:
-    """The language of an e-mail to `email`: the recipient's choice when they have an account and made one, else
-    `fallback`'s (the person who caused the mail, e.g. the inviter), else the active language (the request's)."""
-    recipient = User.objects.filter(email__iexact=email).only("language").first()
-    return (
-        chosen_language(recipient) or chosen_language(fallback) or translation.get_language() or settings.LANGUAGE_CODE
-    )
+def chosen_time_zone(user: User | None) -> zoneinfo.ZoneInfo | None:
+    if user is None or not user.time_zone:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(user.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _recipient(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).only("language", "time_zone").first()
+
+
+@contextmanager
+def recipient_locale(email: str, *, fallback: User | None = None) -> Iterator[None]:
+    """Render a message to `email` in its recipient's language and time zone (see the module's docstring)."""
+    recipient = _recipient(email)
+    language = chosen_language(recipient) or chosen_language(fallback) or translation.get_language()
+    zone = chosen_time_zone(recipient) or chosen_time_zone(fallback) or timezone.get_current_timezone()
+    with translation.override(language or settings.LANGUAGE_CODE), timezone.override(zone):
+        yield

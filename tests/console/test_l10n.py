@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 
-from tenants.models import AuditEvent, Membership, Organization, User
+from tenants.models import AuditEvent, Invitation, Membership, Organization, User
 from tests.conftest import PASSWORD, make_user
 from tests.tenants.test_accounts import clean_allauth_cache, sign_in  # noqa: F401 (a fixture)
 
@@ -116,6 +119,15 @@ def test_an_invitation_to_someone_with_an_account_is_in_their_language(tenant_a,
     message = invite(tenant_a, "player@example.com", capture, browser="ko")
     assert message.subject.endswith("You are invited to join Studio A")
     assert "invited you to join Studio A" in message.body
+
+
+def test_an_invitation_gives_the_expiry_in_the_recipients_time_zone(tenant_a, capture):
+    make_user("far.away@example.com", language="en", time_zone="America/New_York")
+    message = invite(tenant_a, "far.away@example.com", capture, browser="ko")
+    invitation = Invitation.objects.get(email="far.away@example.com")
+    with translation.override("en"):
+        expected = date_format(invitation.expires_at.astimezone(ZoneInfo("America/New_York")), "DATETIME_FORMAT")
+    assert f"The link works until {expected}." in message.body
 
 
 def test_an_invitation_to_a_new_address_is_in_the_inviters_language(tenant_a, capture):
