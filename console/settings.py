@@ -358,4 +358,4 @@ LOGGING = {
 # --- Haneul ---------------------------------------------------------------------------------------
 OPERATORS_GROUP = "operators"
 # Days an invitation link stays valid.
-INVITATION_DAYS = env_int("HANEUL_INVITATION_DAYS", 7)
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)

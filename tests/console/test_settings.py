@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from tests.harness.processes import ROOT
 
 PROBE = """
 import json
+import re
 from django.conf import settings
 print(json.dumps({
     "DEBUG": settings.DEBUG,
@@ -27,6 +29,7 @@ print(json.dumps({
     "CACHE": settings.CACHES["default"]["LOCATION"],
     "CACHE_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
     "TIME_ZONE": settings.TIME_ZONE,
+    "INVITATION_DAYS": settings.INVITATION_DAYS,
     "LANGUAGES": [code for code, _ in settings.LANGUAGES],
     "LANGUAGE_CODE": settings.LANGUAGE_CODE,
     "CSP": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
@@ -85,6 +88,7 @@ def test_values_come_from_the_environment():
         HANEUL_KEY_PREFIX="prod",
         HANEUL_TIME_ZONE="UTC",
         HANEUL_HTTPS="0",
+        HANEUL_INVITATION_DAYS="3",
     )
     assert values["ALLOWED_HOSTS"] == ["console.example.com", "api.example.com"]
     assert values["DB_NAME"] == "haneul_prod"
@@ -95,6 +99,7 @@ def test_values_come_from_the_environment():
     assert values["CACHE"] == "redis://cache.internal:6380/7"
     assert values["CACHE_PREFIX"] == "prod"
     assert values["TIME_ZONE"] == "UTC"
+    assert values["INVITATION_DAYS"] == 3
     assert values["SESSION_COOKIE_SECURE"] is False
 
 
@@ -134,3 +139,15 @@ def test_production_settings_pass_djangos_deployment_checklist():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_variable_settings_reads_is_named_without_the_prefix_and_documented():
+    """`env("X")` reads `HANEUL_X`: a name passed with the prefix would read `HANEUL_HANEUL_X`, silently ignored."""
+    source = (ROOT / "console" / "settings.py").read_text()
+    names = set(re.findall(r'\benv(?:_int|_bool|_list)?\("([A-Z0-9_]+)"', source))
+    assert names, "the pattern no longer matches how settings.py reads the environment"
+    assert not [name for name in names if name.startswith("HANEUL_")]
+    guide = (ROOT / "docs" / "operator.md").read_text()
+    documented = set(re.findall(r"HANEUL_([A-Z0-9_]+)", guide))
+    documented |= {f"EMAIL_{part}" for part in re.findall(r"`_([A-Z_]+)`", guide)}  # the SMTP row abbreviates
+    assert sorted(names - documented) == []
