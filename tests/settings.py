@@ -25,3 +25,6 @@ for _name, _value in TEST_ENVIRONMENT.items():
 from console.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+
+# Tests serve static files from the source folders (finders); WhiteNoise still expects STATIC_ROOT to exist.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -8,6 +8,27 @@
     }
   });
 
+  // A field shown only for one choice of another field of its form: data-shown-when="<field name>=<value>".
+  // Without JavaScript the field simply stays visible (the server ignores it unless that choice is made).
+  function syncConditionalFields(root) {
+    (root || document).querySelectorAll("[data-shown-when]").forEach(function (field) {
+      var rule = field.getAttribute("data-shown-when").split("=");
+      var other = field.form && field.form.elements[rule[0]];
+      var wrapper = field.closest(".mb-3") || field;
+      if (other) {
+        wrapper.hidden = other.value !== rule[1];
+      }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.form && event.target.form.querySelector("[data-shown-when]")) {
+      syncConditionalFields(event.target.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    syncConditionalFields(document);
+  });
+
   // Destructive actions: a form with data-confirm asks in the page's one <dialog> before it submits.
   document.addEventListener("submit", function (event) {
     var form = event.target;

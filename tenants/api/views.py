@@ -33,7 +33,7 @@ from tenants.api.scope import (
 from tenants.models import ApiToken, AuditEvent, Invitation, Membership, Organization, Project, Role
 from tenants.policy import NotFound
 
-NO_CONTENT = {204: OpenApiResponse(description=_("Done; no body."))}
+NO_CONTENT = {204: OpenApiResponse(description="Done; no body.")}
 
 
 def _base_url(request: Request) -> str:

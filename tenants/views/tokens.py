@@ -34,8 +34,8 @@ NEVER = "never"
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class ApiTokenForm(forms.Form):
@@ -49,7 +49,9 @@ class ApiTokenForm(forms.Form):
         help_text=gettext_lazy("The token never does more than this, nor more than your own role."),
     )
     expiry = forms.ChoiceField(label=gettext_lazy("Expires"))
-    expires_on = forms.DateField(label=gettext_lazy("Last day"), required=False, widget=DateInput())
+    expires_on = forms.DateField(
+        label=gettext_lazy("Last day"), required=False, widget=DateInput(attrs={"data-shown-when": f"expiry={CUSTOM}"})
+    )
 
     def __init__(self, *args: object, max_role: Role, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
