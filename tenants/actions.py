@@ -69,7 +69,7 @@ def unique_slug(name: str, taken: set[str] | None = None, *, model: type = Organ
 @transaction.atomic
 def create_organization(*, actor: Actor, name: str, slug: str = "") -> Organization:
     """A new organisation with the actor as its owner."""
-    slug = slug or unique_slug(name)
+    slug = slug.lower() or unique_slug(name)  # addresses are lower-case, whoever asks (console or API)
     if Organization.objects.filter(slug=slug).exists() or OrganizationSlugRedirect.objects.filter(slug=slug).exists():
         raise Conflict(_("The address “%(slug)s” is taken; choose another.") % {"slug": slug})
     organization = Organization.objects.create(name=name, slug=slug)
@@ -90,6 +90,7 @@ def update_organization(*, actor: Actor, organization: Organization, name: str, 
     authorize(actor, organization, minimum=Role.OWNER, operation=Operation.UPDATE)
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     before = snapshot(organization, ORG_FIELDS)
+    slug = slug.lower()
     if slug != organization.slug:
         if Organization.objects.filter(slug=slug).exists() or (
             OrganizationSlugRedirect.objects.filter(slug=slug).exclude(organization=organization).exists()
@@ -164,7 +165,7 @@ def create_project(
     *, actor: Actor, organization: Organization, name: str, slug: str = "", description: str = ""
 ) -> Project:
     authorize(actor, organization, minimum=Role.ADMIN, operation=Operation.CREATE)
-    slug = slug or unique_slug(name, model=Project, organization=organization)
+    slug = slug.lower() or unique_slug(name, model=Project, organization=organization)
     if _project_slug_taken(organization, slug):
         raise Conflict(_("This organization already has a project at “%(slug)s”.") % {"slug": slug})
     project = Project.objects.create(organization=organization, name=name, slug=slug, description=description)
@@ -178,6 +179,7 @@ def update_project(*, actor: Actor, project: Project, name: str, slug: str, desc
     authorize(actor, project.organization, minimum=Role.ADMIN, operation=Operation.UPDATE)
     project = Project.objects.select_for_update().select_related("organization").get(pk=project.pk)
     before = snapshot(project, PROJECT_FIELDS)
+    slug = slug.lower()
     if slug != project.slug:
         if _project_slug_taken(project.organization, slug, exclude=project):
             raise Conflict(_("This organization already has a project at “%(slug)s”.") % {"slug": slug})

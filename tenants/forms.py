@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.validators import validate_slug
 from django.utils.translation import gettext_lazy as _
 
 from tenants.actions import INVITABLE_ROLES
@@ -19,7 +18,7 @@ def _slug_field(*, required: bool) -> forms.SlugField:
         max_length=50,
         required=required,
         help_text=SLUG_HELP if not required else _("Lower-case letters, digits and hyphens. Old links keep working."),
-        validators=[validate_slug, validate_not_reserved],
+        validators=[validate_not_reserved],  # the field checks the slug shape itself
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from django.core.validators import validate_slug
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -30,7 +29,7 @@ def _slug_field(*, required: bool) -> serializers.SlugField:
     return serializers.SlugField(
         max_length=50,
         required=required,
-        validators=[validate_slug, validate_not_reserved],
+        validators=[validate_not_reserved],  # the field checks the slug shape itself
         help_text=_("Lower-case letters, digits and hyphens; used in addresses."),
     )
 

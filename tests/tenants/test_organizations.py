@@ -193,3 +193,9 @@ def test_operator_command_adds_lists_and_removes_operators(monkeypatch, capsys):
     assert "ops@example.com" in capsys.readouterr().out
     call_command("operator", "remove", "ops@example.com")
     assert not User.objects.get(pk=user.pk).is_operator
+
+
+def test_an_invalid_slug_is_explained_once(user_client):
+    response = user_client.post("/orgs/new/", {"name": "Studio", "slug": "Not A Slug!"})
+    assert response.status_code == 200
+    assert len(response.context["form"].errors["slug"]) == 1

@@ -162,3 +162,22 @@ def test_the_schema_and_docs_are_served_with_local_assets():
     assert "<script>" not in page  # the set-up script is a file: the CSP allows no inline script
     script = client.get("/api/docs/?script=")
     assert script.status_code == 200 and "/api/schema/" in script.content.decode()
+
+
+def test_an_invalid_slug_is_explained_once(tenant_a):
+    response = token_client(tenant_a).post(
+        f"/api/v1/organizations/{tenant_a.organization.pk}/projects/",
+        {"name": "X", "slug": "Not A Slug!"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert len(response.json()["fields"]["slug"]) == 1
+
+
+def test_a_slug_with_capitals_is_stored_in_lower_case_as_in_the_console(tenant_a):
+    response = token_client(tenant_a).post(
+        f"/api/v1/organizations/{tenant_a.organization.pk}/projects/", {"name": "X", "slug": "Big-Game"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["slug"] == "big-game"
+    assert Project.objects.filter(organization=tenant_a.organization, slug="big-game").exists()
