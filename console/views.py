@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_safe
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from console.core import live
 from tenants import feed
+from tenants.api.errors import error_body
 from tenants.models import Invitation, Membership
 from tenants.scope import ProjectScope, project_view
 
@@ -77,7 +78,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
 
 
-def _error_page(request: HttpRequest, status: int, title: str, text: str) -> HttpResponse:
+API_PREFIX = "/api/"
+API_ERROR_CODES = {400: "bad_request", 403: "permission_denied", 404: "not_found", 500: "server_error"}
+
+
+def _error_page(request: HttpRequest, status: int, title: str, text: str, *, code: str = "") -> HttpResponse:
+    """Our error page; under /api/ the API's JSON error instead (an address no endpoint matches, a 500)."""
+    if request.path_info.startswith(API_PREFIX):
+        return JsonResponse(error_body(code or API_ERROR_CODES[status], text), status=status)
     context = {"error_code": status, "error_title": title, "error_text": text}
     return render(request, "console/error_page.html", context, status=status)
 
@@ -102,6 +110,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         403,
         _("This page has expired"),
         _("The form was open too long or cookies are blocked. Go back, reload the page and try again."),
+        code="csrf_failed",
     )
 
 

@@ -27,7 +27,8 @@ ERRORS = {
     "401": "No credentials, or the token is not valid, expired or revoked.",
     "403": "Your role or the token's role ceiling does not allow this (`permission_denied`), or two-factor "
     "authentication is required (`mfa_required`).",
-    "404": "Not found, or not yours to see (another organization's objects look exactly like missing ones).",
+    "404": "Not found, or not yours to see (another organization's objects look exactly like missing ones); for a "
+    "list, a page or cursor that does not exist.",
     "409": "A conflict (`conflict`, `organization_suspended`, `idempotency_in_progress`).",
     "422": "The Idempotency-Key was used with another body (`idempotency_key_reused`).",
     "429": "Too many requests (`throttled`); see the Retry-After header.",
@@ -37,8 +38,8 @@ ERRORS = {
 class ApiAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
         codes = ["401", "403", "429"]
-        if "{" in self.path:
-            codes.append("404")
+        if "{" in self.path or (self.method == "GET" and self._is_list_view()):
+            codes.append("404")  # an object not found, or a page/cursor of a list that does not exist
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes += ["400", "409"]
         if self.method == "POST" and any(p.get("name") == "Idempotency-Key" for p in self._get_parameters()):

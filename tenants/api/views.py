@@ -233,14 +233,15 @@ class MemberDetailView(APIView):
     )
     def patch(self, request: Request, organization_id: uuid.UUID, membership_id: int) -> Response:
         scope = organization_scope(request, organization_id)
-        data = s.RoleChangeSerializer(data=request.data)
+        data = s.RoleChangeSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        actions.change_role(
-            actor=api_actor(request),
-            organization=scope.organization,
-            membership_id=membership_id,
-            role=Role(data.validated_data["role"]),
-        )
+        if "role" in data.validated_data:  # PATCH semantics: a body without it changes nothing
+            actions.change_role(
+                actor=api_actor(request),
+                organization=scope.organization,
+                membership_id=membership_id,
+                role=Role(data.validated_data["role"]),
+            )
         return Response(s.MemberSerializer(_member(scope.organization, membership_id)).data)
 
     @extend_schema(summary="Remove a member (owners), or yourself (leave)", responses=NO_CONTENT)

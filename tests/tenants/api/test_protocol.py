@@ -181,3 +181,25 @@ def test_a_slug_with_capitals_is_stored_in_lower_case_as_in_the_console(tenant_a
     assert response.status_code == 201, response.json()
     assert response.json()["slug"] == "big-game"
     assert Project.objects.filter(organization=tenant_a.organization, slug="big-game").exists()
+
+
+def test_an_address_that_matches_no_route_answers_json_even_to_a_session_post(tenant_a):
+    token = token_client(tenant_a)
+    response = token.patch("/api/v1/organizations/not-a-uuid/", {"name": "x"}, format="json")
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json()["code"] == "not_found"
+    session = APIClient(enforce_csrf_checks=True)
+    session.force_login(tenant_a.owner)
+    response = session.post("/api/v1/projects/not-a-uuid/", {}, format="json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_patching_a_member_without_a_role_changes_nothing(tenant_a):
+    member = tenant_a.membership("member")
+    response = token_client(tenant_a).patch(
+        f"/api/v1/organizations/{tenant_a.organization.pk}/members/{member.pk}/", {}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["role"] == "member"
+    member.refresh_from_db()
+    assert member.role == Role.MEMBER
