@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,12 @@ from django.utils import timezone
 
 from tenants.models import ApiToken, AuditEvent
 from tests.conftest import make_api_token
+
+
+def form(**values: object) -> dict[str, object]:
+    """The create form as the page sends it (with its one-time form id)."""
+    return {"form_id": uuid.uuid4(), **values}
+
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +34,9 @@ def test_an_empty_list_explains_tokens(tenant_a):
 
 def test_creating_a_token_shows_its_secret_once(tenant_a):
     client = tenant_a.client("member")
-    response = client.post(tenant_a.url("-/api-tokens/"), {"name": "deploy", "role": "member", "expiry": "30"})
+    response = client.post(
+        tenant_a.url("-/api-tokens/"), {"form_id": uuid.uuid4(), "name": "deploy", "role": "member", "expiry": "30"}
+    )
     assert response.status_code == 201
     assert response["Cache-Control"] == "no-store"
     token = ApiToken.objects.get()
@@ -46,7 +55,7 @@ def test_a_token_may_expire_on_a_chosen_day(tenant_a):
     day = timezone.localdate() + timedelta(days=10)
     response = tenant_a.client().post(
         tenant_a.url("-/api-tokens/"),
-        {"name": "ci", "role": "viewer", "expiry": "custom", "expires_on": day.isoformat()},
+        {"form_id": uuid.uuid4(), "name": "ci", "role": "viewer", "expiry": "custom", "expires_on": day.isoformat()},
     )
     assert response.status_code == 201
     expires = timezone.localtime(ApiToken.objects.get().expires_at)
@@ -55,7 +64,7 @@ def test_a_token_may_expire_on_a_chosen_day(tenant_a):
 
 def test_a_custom_expiry_needs_a_day(tenant_a):
     response = tenant_a.client().post(
-        tenant_a.url("-/api-tokens/"), {"name": "ci", "role": "viewer", "expiry": "custom"}
+        tenant_a.url("-/api-tokens/"), {"form_id": uuid.uuid4(), "name": "ci", "role": "viewer", "expiry": "custom"}
     )
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
@@ -65,7 +74,7 @@ def test_the_role_ceiling_offers_only_roles_up_to_ones_own(tenant_a):
     page = tenant_a.client("viewer").get(tenant_a.url("-/api-tokens/")).content.decode()
     assert 'value="viewer"' in page and 'value="member"' not in page and 'value="owner"' not in page
     response = tenant_a.client("viewer").post(
-        tenant_a.url("-/api-tokens/"), {"name": "x", "role": "owner", "expiry": "30"}
+        tenant_a.url("-/api-tokens/"), {"form_id": uuid.uuid4(), "name": "x", "role": "owner", "expiry": "30"}
     )
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
@@ -113,7 +122,9 @@ def test_operators_visit_read_only(tenant_a, operator_client):
     make_api_token(tenant_a.member, tenant_a.organization, role="member", name="member-script")
     page = operator_client.get(tenant_a.url("-/api-tokens/")).content.decode()
     assert "member-script" in page and "Create a token" not in page
-    response = operator_client.post(tenant_a.url("-/api-tokens/"), {"name": "x", "role": "viewer", "expiry": "30"})
+    response = operator_client.post(
+        tenant_a.url("-/api-tokens/"), {"form_id": uuid.uuid4(), "name": "x", "role": "viewer", "expiry": "30"}
+    )
     assert response.status_code == 403
     assert ApiToken.objects.count() == 1
 
@@ -123,3 +134,19 @@ def test_the_page_speaks_korean(tenant_a):
     tenant_a.member.save(update_fields=["language"])
     page = tenant_a.client("member").get(tenant_a.url("-/api-tokens/")).content.decode()
     assert "API 토큰" in page
+
+
+def test_sending_the_create_form_twice_creates_one_token(tenant_a):
+    """A reload of the page that shows the secret (or a double click) sends the same form again."""
+    client = tenant_a.client("member")
+    data = {"form_id": uuid.uuid4(), "name": "deploy", "role": "member", "expiry": "30"}
+    first = client.post(tenant_a.url("-/api-tokens/"), data)
+    assert first.status_code == 201
+    again = client.post(tenant_a.url("-/api-tokens/"), data)
+    assert again.status_code == 400
+    assert "already sent" in again.content.decode()
+    assert again.context["created"] is None  # no secret on the page
+    assert ApiToken.objects.filter(user=tenant_a.member, name="deploy").count() == 1
+    fresh = client.post(tenant_a.url("-/api-tokens/"), {**data, "form_id": uuid.uuid4()})
+    assert fresh.status_code == 201
+    assert ApiToken.objects.filter(user=tenant_a.member, name="deploy").count() == 2
