@@ -550,7 +550,7 @@ def create_api_token(
     """
     own = membership_of(actor, organization)
     ensure_role(own, role)
-    if getattr(actor, "role_ceiling", None) is not None:
+    if actor.role_ceiling is not None:
         raise NotAllowed(_("An API token cannot create API tokens. Sign in to the console to create one."))
     now = timezone.now()
     latest = api_token_max_expiry()

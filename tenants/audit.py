@@ -9,7 +9,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from console.core import live
-from tenants.models import AuditEvent, Organization, Project, User
+from tenants.models import AuditEvent, Organization, Project, Role, User
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Actor:
     ip: str | None = None
     via: str = "console"
     operator: bool = field(default=False)
+    # An API token's role ceiling (`tenants.policy.ensure_role` applies it); None for the console and sessions.
+    role_ceiling: Role | None = None
 
     @classmethod
     def from_request(cls, request: HttpRequest, *, via: str = "console", operator: bool = False) -> Actor:

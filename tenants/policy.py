@@ -94,7 +94,7 @@ def membership_of(actor: Actor, organization: Organization, *, lock: bool = Fals
     membership = queryset.first()
     if membership is None:
         raise NotFound()
-    membership.role_ceiling = getattr(actor, "role_ceiling", None)
+    membership.role_ceiling = actor.role_ceiling
     return membership
 
 

@@ -21,21 +21,15 @@ from tenants.models import ApiToken, Membership, Organization, Project, Role
 from tenants.policy import NotAllowed, NotFound, effective_role
 
 
-@dataclass(frozen=True)
-class ApiActor(Actor):
-    """An actor of an API request: `role_ceiling` is its token's (None for a session)."""
-
-    role_ceiling: Role | None = None
-
-
 def request_token(request: HttpRequest) -> ApiToken | None:
     auth = getattr(request, "auth", None)
     return auth if isinstance(auth, ApiToken) else None
 
 
-def api_actor(request: HttpRequest) -> ApiActor:
+def api_actor(request: HttpRequest) -> Actor:
+    """The actor of an API request: with a token, the token's role ceiling."""
     token = request_token(request)
-    return ApiActor(
+    return Actor(
         user=request.user,
         ip=client_ip(request),
         via="api",
