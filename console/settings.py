@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "console",
     "tenants",
     "infra",
+    "infra.providers.sandbox",
     "billing",
     "monitoring",
 ]

@@ -1,0 +1,155 @@
+"""The mirror of tenants' servers. Every status change goes through `Server.transition` (a compare-and-set), which
+records usage when metering starts or stops and announces the change on the live channel after commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing import metering
+from console.core import live
+from infra.models.catalog import CloudProject, Flavor, Image, Region
+from infra.providers.base import POWERED_ON, TRANSITIONAL, Status
+from tenants.models import Project, TenantQuerySet
+
+METER = "compute.instance"
+
+
+class ServerQuerySet(TenantQuerySet):
+    membership_path = "project__organization__memberships"
+
+    def live(self) -> ServerQuerySet:
+        """Servers that exist or are on their way (deleted ones stay as rows, for audit and billing)."""
+        return self.exclude(status=Status.DELETED)
+
+    def transitional(self) -> ServerQuerySet:
+        return self.filter(status__in=TRANSITIONAL)
+
+
+class Server(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="servers")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="servers")
+    cloud_project = models.ForeignKey(CloudProject, on_delete=models.PROTECT, related_name="servers")
+    name = models.CharField(_("name"), max_length=63)
+    provider_id = models.CharField(_("cloud id"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    error_message = models.CharField(_("error"), max_length=1000, blank=True)
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    flavor = models.ForeignKey(Flavor, on_delete=models.PROTECT, related_name="+", verbose_name=_("instance type"))
+    image = models.ForeignKey(
+        Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("image")
+    )
+    keypair_name = models.CharField(_("key pair"), max_length=255, blank=True)
+    user_data = models.TextField(_("user data"), blank=True)
+    network_ids = models.JSONField(default=list, blank=True)
+    security_groups = models.JSONField(default=list, blank=True)
+    addresses = models.JSONField(_("addresses"), default=list, blank=True)
+    locked = models.BooleanField(_("locked"), default=False)
+    cloud_status = models.CharField(max_length=32, blank=True)
+    task_state = models.CharField(max_length=32, blank=True)
+    # What the current transitional status is for, e.g. {"flavor": "<uuid>"} for a resize, {"hard": true}.
+    pending = models.JSONField(default=dict, blank=True)
+    # Who is sending the current request to the cloud (a task's claim), and when the cloud accepted it.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    adopted = models.BooleanField(_("created outside the console"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    launched_at = models.DateTimeField(_("launched"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    objects = ServerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="infra_server_provider_id_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="infra_server_project_created"),
+            models.Index(
+                fields=["status", "updated_at"],
+                name="infra_server_transitional",
+                condition=models.Q(status__in=sorted(TRANSITIONAL)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def live_group(self) -> str:
+        return live.project_group(self.project_id)
+
+    @property
+    def is_transitional(self) -> bool:
+        return self.status in TRANSITIONAL
+
+    def transition(self, to: Status | str, *, allowed: Iterable[Status | str] | None = None, **fields: Any) -> bool:
+        """Move to `to` if the row's status (in the database, now) is in `allowed` (any, if None): a compare-and-set,
+        so of two workers only one wins. Other columns in `fields` change with it. Records usage when the server
+        starts or stops being metered (or changes type while metered), and publishes `server` after commit.
+        Returns whether this call made the change; the instance is refreshed either way."""
+        to = Status(to)
+        allowed = None if allowed is None else {Status(s) for s in allowed}
+        fields.setdefault("updated_at", timezone.now())
+        with transaction.atomic():
+            for _attempt in range(5):
+                row = Server.objects.filter(pk=self.pk).values("status", "version", "flavor_id").first()
+                if row is None or (allowed is not None and row["status"] not in allowed):
+                    self.refresh_from_db()
+                    return False
+                changed = Server.objects.filter(pk=self.pk, version=row["version"]).update(
+                    status=to, version=row["version"] + 1, **fields
+                )
+                if changed:
+                    break
+            else:
+                self.refresh_from_db()
+                return False
+            self.refresh_from_db()
+            self._meter(Status(row["status"]), row["flavor_id"], row["version"] + 1)
+            live.publish(self.project, "server", self.pk)
+        return True
+
+    def _meter(self, before: Status, before_flavor: uuid.UUID, version: int) -> None:
+        was_on, is_on = before in POWERED_ON, self.status in POWERED_ON
+        flavor_changed = before_flavor != self.flavor_id
+        if was_on and (not is_on or flavor_changed):
+            self._record("stop", before_flavor, version)
+        if is_on and (not was_on or flavor_changed):
+            self._record("start", self.flavor_id, version)
+
+    def _record(self, action: str, flavor_id: uuid.UUID, version: int) -> None:
+        flavor = self.flavor if flavor_id == self.flavor_id else Flavor.objects.get(pk=flavor_id)
+        metering.record(
+            organization_id=self.project.organization_id,
+            project_id=self.project_id,
+            meter=METER,
+            action=action,
+            resource_type="server",
+            resource_id=self.pk,
+            region_id=self.region_id,
+            dimensions={"flavor": flavor.name, "vcpus": flavor.vcpus, "ram_mb": flavor.ram_mb},
+            idempotency_key=f"server:{self.pk}:{version}:{action}:{flavor_id}",
+        )

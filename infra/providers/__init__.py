@@ -1,0 +1,41 @@
+"""Which driver serves a region: `driver_for(region)`. The console asks this and nothing else about providers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from infra.providers.base import CloudDriver
+
+if TYPE_CHECKING:
+    from infra.models import Region
+
+# provider name -> "module:factory"; the factory takes the Region and returns a CloudDriver.
+DRIVERS = {
+    "sandbox": "infra.providers.sandbox.driver:SandboxDriver",
+    "openstack": "infra.providers.openstack.driver:OpenStackDriver",
+}
+
+_cache: dict[tuple[str, str], CloudDriver] = {}
+_lock = threading.Lock()
+
+
+def driver_for(region: Region) -> CloudDriver:
+    """The region's driver; one per (region, settings) per process, so connections are reused."""
+    key = (str(region.pk), hashlib.sha256(json.dumps(region.settings, sort_keys=True).encode()).hexdigest())
+    with _lock:
+        driver = _cache.get(key)
+        if driver is None:
+            module_name, _colon, factory = DRIVERS[region.provider].partition(":")
+            driver = getattr(import_module(module_name), factory)(region)
+            _cache[key] = driver
+        return driver
+
+
+def forget_drivers() -> None:
+    """Drop cached drivers (tests that change a region's settings under the same key, or rebuild a cloud)."""
+    with _lock:
+        _cache.clear()
