@@ -5,3 +5,12 @@ from django.utils.translation import gettext_lazy as _
 class InfraConfig(AppConfig):
     name = "infra"
     verbose_name = _("Infrastructure")
+
+    def ready(self) -> None:
+        from infra.models import Server
+        from tenants.resources import register_project_resources
+
+        # A project cannot be deleted while it holds servers (deleted ones stay as rows, for audit and billing).
+        register_project_resources(
+            _("instances"), lambda project: Server.objects.filter(project=project).live().count()
+        )

@@ -1,0 +1,357 @@
+"""The only code that changes servers. Console views and the API call these; each checks the rules, changes the row
+in one transaction with an audit row, and after commit sends the work to a task and the change to the live channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from infra.models import CloudProject, Flavor, Image, Region, Server
+from infra.providers.base import SETTLED, Status
+from tenants.audit import Actor, record, snapshot
+from tenants.models import Project, Role
+from tenants.policy import ActionError, Conflict, NotFound, Operation, authorize
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+USER_DATA_MAX_BYTES = 65535  # nova's limit on user data (before base64)
+SERVER_FIELDS = ("name", "status", "flavor_id", "image_id", "locked")
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not NAME_RE.match(name):
+        raise ActionError(
+            _(
+                "A name has 1 to 63 letters, digits, dots, hyphens or underscores, and starts with a letter or digit"
+                " (it becomes the host name)."
+            )
+        )
+    return name
+
+
+def _enqueue(server: Server) -> None:
+    from infra import tasks
+
+    pk = str(server.pk)
+    transaction.on_commit(lambda: tasks.drive_server.delay(pk), robust=True)
+
+
+def _locked(server: Server) -> Server:
+    """The row, locked for this transaction, in its own project (another tenant's id is simply not found)."""
+    row = (
+        Server.objects.select_for_update(of=("self",))
+        .select_related("project__organization", "region", "flavor", "image", "cloud_project")
+        .filter(pk=server.pk, project_id=server.project_id)
+        .exclude(status=Status.DELETED)
+        .first()
+    )
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def _ensure_not_locked(server: Server) -> None:
+    if server.locked:
+        raise Conflict(_("%(name)s is locked: unlock it first.") % {"name": server.name})
+
+
+def _ensure_status(server: Server, allowed: Iterable[Status], verb: str) -> None:
+    if server.status not in set(allowed):
+        raise Conflict(
+            _("Cannot %(verb)s %(name)s while it is %(status)s.")
+            % {"verb": verb, "name": server.name, "status": server.get_status_display().lower()}
+        )
+
+
+def _begin(
+    actor: Actor,
+    server: Server,
+    *,
+    to: Status,
+    op: str,
+    action: str,
+    after: dict[str, Any] | None = None,
+    **pending: Any,
+) -> Server:
+    """Put the server in the op's transitional status with its pending op, audit it, and drive it after commit."""
+    before = snapshot(server, SERVER_FIELDS)
+    server.transition(
+        to,
+        allowed={server.status},
+        pending={"op": op, **pending},
+        requested_at=None,
+        error_message="",
+    )
+    record(actor, action, project=server.project, target=server, before=before, after=after or {"status": to})
+    _enqueue(server)
+    return server
+
+
+# --- create --------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_server(
+    *,
+    actor: Actor,
+    project: Project,
+    region: Region,
+    name: str,
+    flavor: Flavor,
+    image: Image,
+    keypair_name: str = "",
+    user_data: str = "",
+    network_ids: Iterable[str] = (),
+    security_groups: Iterable[str] = (),
+) -> Server:
+    """Ask for one server; a task creates it in the cloud (`infra.provisioning.drive_server`)."""
+    authorize(actor, project.organization, minimum=Role.MEMBER, operation=Operation.CREATE)
+    name = validate_name(name)
+    if not region.is_available:
+        raise ActionError(
+            _("%(region)s does not take new instances right now: %(reason)s")
+            % {"region": region.name, "reason": region.health_message or region.get_health_display()}
+        )
+    cloud_project = CloudProject.objects.live().filter(project=project, region=region).first()
+    if cloud_project is None or not cloud_project.is_usable:
+        raise ActionError(
+            _("%(project)s is not set up in %(region)s yet: activate the region for the project first.")
+            % {"project": project.name, "region": region.name}
+        )
+    if flavor.region_id != region.pk or flavor.deleted_at is not None or not flavor.visible:
+        raise ActionError(
+            _("The instance type %(name)s is not offered in %(region)s.") % {"name": flavor.name, "region": region.name}
+        )
+    if image.region_id != region.pk or image.deleted_at is not None or not image.visible or image.status != "active":
+        raise ActionError(
+            _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": region.name}
+        )
+    if image.min_disk_gb and flavor.disk_gb and image.min_disk_gb > flavor.disk_gb:
+        raise ActionError(
+            _("The image %(image)s needs a disk of at least %(disk)s GiB; %(flavor)s has %(has)s GiB.")
+            % {"image": image.name, "disk": image.min_disk_gb, "flavor": flavor.name, "has": flavor.disk_gb}
+        )
+    if image.min_ram_mb and image.min_ram_mb > flavor.ram_mb:
+        raise ActionError(
+            _("The image %(image)s needs at least %(ram)s MiB of RAM; %(flavor)s has %(has)s MiB.")
+            % {"image": image.name, "ram": image.min_ram_mb, "flavor": flavor.name, "has": flavor.ram_mb}
+        )
+    if len(user_data.encode()) > USER_DATA_MAX_BYTES:
+        raise ActionError(_("User data is limited to 64 KiB."))
+    server = Server.objects.create(
+        project=project,
+        region=region,
+        cloud_project=cloud_project,
+        name=name,
+        flavor=flavor,
+        image=image,
+        keypair_name=keypair_name,
+        user_data=user_data,
+        network_ids=list(network_ids),
+        security_groups=list(security_groups),
+        status=Status.PENDING,
+        pending={"op": "create"},
+        created_by=actor.user,
+    )
+    record(
+        actor,
+        "server.create",
+        project=project,
+        target=server,
+        after={"name": name, "region": region.slug, "flavor": flavor.name, "image": image.name},
+    )
+    from console.core import live
+
+    live.publish(project, "server", server.pk)
+    _enqueue(server)
+    return server
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_server(*, actor: Actor, server: Server) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.START)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.STOPPED}, _("start"))
+    return _begin(actor, server, to=Status.STARTING, op="start", action="server.start")
+
+
+@transaction.atomic
+def stop_server(*, actor: Actor, server: Server) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.STOP)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.ACTIVE}, _("stop"))
+    return _begin(actor, server, to=Status.STOPPING, op="stop", action="server.stop")
+
+
+@transaction.atomic
+def reboot_server(*, actor: Actor, server: Server, hard: bool = False) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.START)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.ACTIVE}, _("reboot"))
+    return _begin(
+        actor, server, to=Status.REBOOTING, op="reboot", action="server.reboot", after={"hard": hard}, hard=hard
+    )
+
+
+@transaction.atomic
+def resize_server(*, actor: Actor, server: Server, flavor: Flavor) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.RESIZE)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.ACTIVE, Status.STOPPED}, _("change the type of"))
+    if flavor.region_id != server.region_id or flavor.deleted_at is not None or not flavor.visible:
+        raise ActionError(
+            _("The instance type %(name)s is not offered in %(region)s.")
+            % {"name": flavor.name, "region": server.region.name}
+        )
+    if flavor.pk == server.flavor_id:
+        raise ActionError(_("%(name)s already has the type %(flavor)s.") % {"name": server.name, "flavor": flavor.name})
+    if flavor.disk_gb and flavor.disk_gb < server.flavor.disk_gb:
+        raise ActionError(
+            _("%(flavor)s has a smaller disk (%(disk)s GiB) than the instance (%(has)s GiB): disks cannot shrink.")
+            % {"flavor": flavor.name, "disk": flavor.disk_gb, "has": server.flavor.disk_gb}
+        )
+    return _begin(
+        actor,
+        server,
+        to=Status.RESIZING,
+        op="resize",
+        action="server.resize",
+        after={"from": server.flavor.name, "to": flavor.name},
+        flavor=str(flavor.pk),
+        previous_flavor=str(server.flavor_id),
+    )
+
+
+@transaction.atomic
+def confirm_resize(*, actor: Actor, server: Server) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.RESIZE)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.VERIFY_RESIZE}, _("confirm the type change of"))
+    return _begin(actor, server, to=Status.RESIZING, op="confirm_resize", action="server.resize.confirm")
+
+
+@transaction.atomic
+def revert_resize(*, actor: Actor, server: Server) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.RESIZE)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.VERIFY_RESIZE}, _("revert the type change of"))
+    return _begin(actor, server, to=Status.REVERTING, op="revert_resize", action="server.resize.revert")
+
+
+@transaction.atomic
+def rebuild_server(*, actor: Actor, server: Server, image: Image) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.UPDATE)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    _ensure_status(server, {Status.ACTIVE, Status.STOPPED}, _("rebuild"))
+    if image.region_id != server.region_id or image.deleted_at is not None or not image.visible:
+        raise ActionError(
+            _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": server.region.name}
+        )
+    return _begin(
+        actor,
+        server,
+        to=Status.REBUILDING,
+        op="rebuild",
+        action="server.rebuild",
+        after={"image": image.name},
+        image=str(image.pk),
+    )
+
+
+@transaction.atomic
+def delete_server(*, actor: Actor, server: Server) -> Server:
+    """Delete in any status (also one that is still being created, or in ERROR); a locked server must be unlocked."""
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.DELETE)
+    server = _locked(server)
+    _ensure_not_locked(server)
+    if server.status == Status.DELETING:
+        raise Conflict(_("%(name)s is already being deleted.") % {"name": server.name})
+    return _begin(actor, server, to=Status.DELETING, op="delete", action="server.delete")
+
+
+# --- attributes (no status change: the row says what the cloud should have, a task makes it so) ----------------
+
+
+def _push_attributes(server: Server) -> None:
+    from infra import tasks
+
+    pk = str(server.pk)
+    transaction.on_commit(lambda: tasks.push_server_attributes.delay(pk), robust=True)
+
+
+@transaction.atomic
+def rename_server(*, actor: Actor, server: Server, name: str) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.UPDATE)
+    server = _locked(server)
+    name = validate_name(name)
+    if server.status == Status.DELETING:
+        raise Conflict(_("%(name)s is being deleted.") % {"name": server.name})
+    if name == server.name:
+        return server
+    before = snapshot(server, ("name",))
+    Server.objects.filter(pk=server.pk).update(name=name, updated_at=timezone.now())
+    server.refresh_from_db()
+    record(actor, "server.rename", project=server.project, target=server, before=before, after={"name": name})
+    from console.core import live
+
+    live.publish(server.project, "server", server.pk)
+    _push_attributes(server)
+    return server
+
+
+def _set_lock(actor: Actor, server: Server, locked: bool) -> Server:
+    authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.UPDATE)
+    server = _locked(server)
+    if server.status not in SETTLED or not server.provider_id:
+        raise Conflict(
+            _("Cannot %(verb)s %(name)s while it is %(status)s.")
+            % {
+                "verb": _("lock") if locked else _("unlock"),
+                "name": server.name,
+                "status": server.get_status_display().lower(),
+            }
+        )
+    if server.locked == locked:
+        return server
+    Server.objects.filter(pk=server.pk).update(locked=locked, updated_at=timezone.now())
+    server.refresh_from_db()
+    record(
+        actor,
+        "server.lock" if locked else "server.unlock",
+        project=server.project,
+        target=server,
+        before={"locked": not locked},
+        after={"locked": locked},
+    )
+    from console.core import live
+
+    live.publish(server.project, "server", server.pk)
+    _push_attributes(server)
+    return server
+
+
+@transaction.atomic
+def lock_server(*, actor: Actor, server: Server) -> Server:
+    """A locked server refuses every action but unlock (in the console, and in the cloud)."""
+    return _set_lock(actor, server, True)
+
+
+@transaction.atomic
+def unlock_server(*, actor: Actor, server: Server) -> Server:
+    return _set_lock(actor, server, False)

@@ -1,0 +1,64 @@
+"""infra's Celery tasks: thin. Each loads its row by primary key and lets `infra.provisioning` do one step; a slow
+cloud is polled by re-scheduling (`retry(countdown=…)`), never by sleeping. Tasks run with `acks_late` (a task whose
+worker dies is delivered again) and are safe to run twice (provisioning claims rows by compare-and-set)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from infra import provisioning
+
+logger = logging.getLogger(__name__)
+
+
+def _again(task: Task, step: provisioning.Step) -> None:
+    if step.retry_in is not None:
+        raise task.retry(countdown=step.retry_in, max_retries=None)
+
+
+@shared_task(bind=True, name="infra.tasks.drive_server", acks_late=True, max_retries=None)
+def drive_server(self: Task, server_id: str) -> None:
+    """Drive a server to what its pending op asks for (create, an action, delete), polling until it settles."""
+    _again(self, provisioning.drive_server(server_id))
+
+
+@shared_task(bind=True, name="infra.tasks.push_server_attributes", acks_late=True, max_retries=None)
+def push_server_attributes(self: Task, server_id: str) -> None:
+    """Make the cloud's name and lock of a server what the console's row says."""
+    _again(self, provisioning.push_server_attributes(server_id, attempt=self.request.retries))
+
+
+@shared_task(bind=True, name="infra.tasks.drive_cloud_project", acks_late=True, max_retries=None)
+def drive_cloud_project(self: Task, cloud_project_id: str) -> None:
+    """Make (or link) a console project's project in a region, with its default network."""
+    _again(self, provisioning.drive_cloud_project(cloud_project_id))
+
+
+@shared_task(name="infra.tasks.redrive_stuck")
+def redrive_stuck() -> int:
+    """Beat: send again the rows whose task was lost (a broker outage at enqueue, a worker that died)."""
+    from infra import reconcile
+
+    return reconcile.redrive_stuck()
+
+
+@shared_task(name="infra.tasks.reconcile_regions")
+def reconcile_regions() -> None:
+    """Beat: one reconcile task per enabled region (each takes its own lock)."""
+    from infra.models import Region
+
+    for region_id in Region.objects.filter(enabled=True).values_list("pk", flat=True):
+        reconcile_region.delay(str(region_id))
+
+
+@shared_task(name="infra.tasks.reconcile_region", acks_late=True)
+def reconcile_region(region_id: str) -> dict[str, int] | None:
+    from infra import reconcile
+    from infra.models import Region
+
+    region = Region.objects.filter(pk=region_id).first()
+    if region is None:
+        return None
+    return reconcile.reconcile_region(region)
