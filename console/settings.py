@@ -185,6 +185,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "console.tasks.purge_idempotency_records",
         "schedule": crontab(minute=43),
     },
+    # Every region's health (docs/operator.md, Regions); a run left over from a stopped worker is not worth doing.
+    "check-regions": {
+        "task": "infra.tasks_health.check_regions",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }
 
 # --- Accounts -------------------------------------------------------------------------------------
