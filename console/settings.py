@@ -191,7 +191,29 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    # Cloud -> mirror per region, and the rows whose task was lost (infra/reconcile.py).
+    "reconcile-regions": {
+        "task": "infra.tasks.reconcile_regions",
+        "schedule": float(env_int("INFRA_RECONCILE_EVERY", 60)),
+        "options": {"expires": 50},
+    },
+    "redrive-stuck": {
+        "task": "infra.tasks.redrive_stuck",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }
+
+# --- Infrastructure engine (infra/provisioning.py; seconds) ---------------------------------------
+INFRA_CLAIM_LEASE = env_int("INFRA_CLAIM_LEASE", 120)  # a task's claim on a row older than this may be taken over
+INFRA_POLL_INTERVAL = float(env("INFRA_POLL_INTERVAL", "2"))  # first look at a slow cloud; then 1.5x, up to the max
+INFRA_POLL_INTERVAL_MAX = float(env("INFRA_POLL_INTERVAL_MAX", "15"))
+INFRA_RETRY_BASE = float(env("INFRA_RETRY_BASE", "2"))  # transient errors: base x 2^n, capped, with jitter
+INFRA_RETRY_MAX = float(env("INFRA_RETRY_MAX", "300"))
+INFRA_MAX_ATTEMPTS = env_int("INFRA_MAX_ATTEMPTS", 8)  # then the row fails with the last error
+INFRA_OPERATION_TIMEOUT = env_int("INFRA_OPERATION_TIMEOUT", 1800)  # a cloud operation that never settles fails
+INFRA_REDRIVE_AFTER = env_int("INFRA_REDRIVE_AFTER", 120)  # untouched this long with a pending op: sent again
+INFRA_RECONCILE_QUIET = env_int("INFRA_RECONCILE_QUIET", 30)  # the reconciler leaves rows changed this recently
 
 # --- Accounts -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tenants.User"
