@@ -23,7 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import Promise
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -200,12 +201,14 @@ def regions(request: HttpRequest) -> HttpResponse:
 
 # One region ---------------------------------------------------------------------------------------------------------
 
+CLOUDS_YAML_HTML = mark_safe('<code translate="no">clouds.yaml</code>')
+
 # What the detail page shows of each provider's settings, by key (docs/operator.md); nothing else is shown, so a
 # value that should never have been put there (a password) never reaches a page.
 SETTING_LABELS: dict[str, dict[str, str | Promise]] = {
     Provider.OPENSTACK: {
-        "cloud": gettext_lazy("clouds.yaml entry"),
-        "clouds_file": gettext_lazy("clouds.yaml file"),
+        "cloud": gettext_lazy("Entry in %(file)s"),
+        "clouds_file": gettext_lazy("Path of %(file)s"),
         "region_name": gettext_lazy("OpenStack region"),
         "public_network": gettext_lazy("Public network"),
         "default_cidr": gettext_lazy("Default network range"),
@@ -240,6 +243,8 @@ def shown_settings(region: Region) -> tuple[list[dict[str, Any]], list[str]]:
             text = intcomma(len(value))
         else:
             text, is_data = str(value), True
+        if "%(file)s" in str(label):  # the file's name as code, in any language
+            label = mark_safe(conditional_escape(str(label)) % {"file": CLOUDS_YAML_HTML})  # noqa: S308
         shown.append({"key": key, "label": label, "value": text, "is_default": is_default, "is_data": is_data})
     return shown, sorted(key for key in values if key not in labels)
 

@@ -40,6 +40,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from console.views import server_error
+from infra.models import CloudProject, Region
+from infra.providers.base import Health
 from tenants import actions
 from tenants.audit import Actor
 from tenants.models import ApiToken, Invitation, Membership, Organization, Project, Role, User
@@ -102,6 +104,7 @@ ALLOWED_WORDS = frozenset(
         "App",  # "App Store", a product name
         "Store",
         "Play",  # "Google Play"
+        "ms",  # milliseconds: a unit symbol, the same in Korean ("12 ms")
     }
 )
 
@@ -249,6 +252,8 @@ class World:
     suspended: Organization
     invitation: Invitation
     invitation_token: str
+    region: Region
+    openstack_region: Region
     api_token: ApiToken
     confirmation_key: str
     reset_uid: str
@@ -326,6 +331,29 @@ def build_world() -> World:
         actor=Actor(user=operator, operator=True), organization=organization, path="/o/haneul-studio/"
     )
 
+    # Regions (operators' pages): a sandbox region that the project uses, and an OpenStack one that is down.
+    region = Region.objects.create(
+        slug="seoul-sandbox",
+        name="서울 샌드박스",
+        provider="sandbox",
+        settings={"speed": 2.0, "error_rate": 0.1},
+        health=Health.DEGRADED,
+        health_latency_ms=12,
+        health_checked_at=timezone.now() - timedelta(seconds=20),
+    )
+    CloudProject.objects.create(
+        project=project, region=region, provider_id="kr-cloud-0001", status=CloudProject.Status.ACTIVE
+    )
+    openstack_region = Region.objects.create(
+        slug="seoul-openstack",
+        name="서울 1",
+        provider="openstack",
+        settings={"cloud": "haneul-seoul", "clouds_file": "/etc/haneul/clouds.yaml"},
+        health=Health.DOWN,
+        health_message="키스톤 연결 거부",
+        health_checked_at=timezone.now() - timedelta(minutes=3),
+    )
+
     return World(
         owner=owner,
         member=member,
@@ -336,6 +364,8 @@ def build_world() -> World:
         suspended=suspended,
         invitation=invitation,
         invitation_token=invitation_token,
+        region=region,
+        openstack_region=openstack_region,
         api_token=api_token,
         confirmation_key=EmailConfirmationHMAC(address).key,
         reset_uid=user_pk_to_url_str(owner),
@@ -351,6 +381,10 @@ def build_world() -> World:
             "“new”",
             "hnl_k0r3an00",
             "k0r3an00",
+            "seoul-sandbox",
+            "seoul-openstack",
+            "kr-cloud-0001",
+            "haneul-seoul",
         ],
     )
 
@@ -366,6 +400,7 @@ def url_values(world: World, route: Route) -> dict[str, object]:
         "pk": world.organization.pk,
         "uidb36": world.reset_uid,
         "token_id": world.api_token.pk,
+        "region_slug": world.region.slug,
     }
     if route.name == "account_confirm_email":
         values["key"] = world.confirmation_key
@@ -485,6 +520,11 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     walk.get(operator, "operator", reverse("operator_organizations") + "?q=zzz-nothing")
     walk.get(operator, "operator", reverse("operator_activity") + "?action=organization.suspend")
     walk.get(owner, "owner", f"/o/{org}/-/activity/?q=zzz-nothing")
+    # Regions: an OpenStack region that is down, an empty search, a closed region, the health card alone.
+    openstack_region = reverse("operator_region", kwargs={"region_slug": world.openstack_region.slug})
+    walk.get(operator, "operator", openstack_region)
+    walk.get(operator, "operator", openstack_region, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="region-health")
+    walk.get(operator, "operator", reverse("operator_regions") + "?q=zzz-nothing&sort=-health")
 
     # A pending invitation on the dashboard of the person invited.
     newcomer = signed_in(User.objects.get(email="newcomer@haneul-studio.example.com"))
@@ -553,6 +593,13 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     walk.post(owner, "owner", reverse("account_email"), {"action_add": "", "email": "not-an-address"})
     walk.post(owner, "owner", reverse("mfa_activate_totp"), {"code": "123"})
     walk.post(operator, "operator", reverse("operator_organization_suspend", kwargs={"pk": world.organization.pk}), {})
+    region = {"region_slug": world.region.slug}
+    walk.post(
+        operator,
+        "operator",
+        reverse("operator_region", kwargs=region),
+        {"speed": "0", "error_rate": "2", "latency_ms": ""},
+    )
 
     # Messages after an action.
     walk.post(
@@ -573,6 +620,17 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
         reverse("operator_organization_resume", kwargs={"pk": world.suspended.pk}),
         {},
     )
+    walk.post(operator, "operator", reverse("operator_region_check", kwargs=region), {})
+    walk.post(
+        operator,
+        "operator",
+        reverse("operator_region", kwargs=region),
+        {"speed": "1", "error_rate": "0.5", "latency_ms": "100", "outage": "on"},
+    )
+    walk.post(operator, "operator", reverse("operator_region_disable", kwargs=region), {})
+    walk.post(operator, "operator", reverse("operator_region_disable", kwargs=region), {})  # already closed
+    walk.get(operator, "operator", reverse("operator_activity") + "?action=region.disable")
+    walk.post(operator, "operator", reverse("operator_region_enable", kwargs=region), {})
 
 
 @dataclass

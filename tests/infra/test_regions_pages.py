@@ -250,7 +250,12 @@ def test_detail_shows_settings_but_nothing_secret(operator_client, openstack):
     response = operator_client.get(detail_url(openstack), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     body = response.content.decode()
-    for shown in ("haneul-seoul-1", "/etc/haneul/clouds.yaml", "ext-net", "clouds.yaml entry"):
+    for shown in (
+        "haneul-seoul-1",
+        "/etc/haneul/clouds.yaml",
+        "ext-net",
+        'Entry in <code translate="no">clouds.yaml</code>',
+    ):
         assert shown in body
     assert "do-not-show-this-secret" not in body
     assert "Other settings (values not shown)" in body and "password" in body
