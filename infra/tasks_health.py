@@ -14,7 +14,8 @@ def check_regions() -> dict[str, str]:
     """Check every region open to tenants, all at once (each with its own time limit); returns slug -> health."""
     regions = list(Region.objects.filter(enabled=True).order_by("name"))
     slugs = {region.pk: region.slug for region in regions}
-    return {slugs[result.region_id]: str(result.report.health) for result in health.check_regions(regions)}
+    results = health.check_regions(regions, timeout=health.CHECK_TIMEOUT)
+    return {slugs[result.region_id]: str(result.report.health) for result in results}
 
 
 @shared_task(name="infra.tasks_health.check_region", ignore_result=True)
@@ -23,4 +24,4 @@ def check_region(region_id: str) -> str | None:
     region = Region.objects.filter(pk=region_id).first()
     if region is None:
         return None
-    return str(health.check_region(region).health)
+    return str(health.check_region(region, timeout=health.CHECK_TIMEOUT).health)
