@@ -162,7 +162,8 @@ def add_openstack_region(
     candidate.settings = settings
     report = _check(candidate, timeout)
     if report.health == Health.DOWN:
-        raise RegionSetupError(f"The cloud did not answer, so region {slug!r} was not saved: {report.message}")
+        saved = "left as it was" if existing is not None else "not saved"
+        raise RegionSetupError(f"The cloud did not answer, so region {slug!r} was {saved}: {report.message}")
 
     with transaction.atomic():
         if existing is None:

@@ -1,3 +1,4 @@
+import time
 from io import StringIO
 
 import pytest
@@ -5,7 +6,11 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
+from infra.models import Region
 from tenants.models import Membership, Organization, Project, Role, User
+from tests.integration.openstack.cloud import CLOUD as OPENSTACK_CLOUD
+from tests.integration.openstack.cloud import CLOUDS_YAML
+from tests.integration.openstack.cloud import MARKS as OPENSTACK_MARKS
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +72,70 @@ def test_seed_demo_restores_a_changed_demo_password():
     run_seed()
     owner.refresh_from_db()
     assert owner.check_password("haneul-demo-2026")
+
+
+# Regions --------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_local_openstack(request, monkeypatch, tmp_path):
+    """seed_demo looks for the local OpenStack; only the test marked `openstack` finds it."""
+    if request.node.get_closest_marker("openstack") is None:
+        monkeypatch.setenv("HANEUL_OPENSTACK_CLOUDS", str(tmp_path / "no-clouds.yaml"))
+
+
+def region_counts() -> list[int]:
+    from infra.models import Flavor, Image
+
+    return [Region.objects.count(), Flavor.objects.count(), Image.objects.count()]
+
+
+@pytest.mark.django_db(transaction=True)  # the health check probes in a thread, with its own connection
+def test_seed_demo_adds_the_sandbox_region_checked_with_its_catalog_and_says_openstack_was_skipped():
+    from infra.providers.base import Health
+
+    output = run_seed()
+    region = Region.objects.get()
+    assert (region.slug, region.name, region.provider, region.enabled) == ("sandbox", "Sandbox", "sandbox", True)
+    assert region.health == Health.UP and region.health_checked_at is not None
+    assert region.flavors.exists() and region.images.exists()
+    assert "region sandbox         Sandbox (Sandbox): up" in output
+    skipped = [line for line in output.splitlines() if "Local OpenStack region skipped" in line]
+    assert len(skipped) == 1
+    assert "no-clouds.yaml does not exist" in skipped[0] and "Run `make openstack` to get it." in skipped[0]
+
+
+def test_seed_demo_regions_are_idempotent_and_keep_what_operators_changed():
+    run_seed()
+    counts = region_counts()
+    Region.objects.filter(slug="sandbox").update(settings={"outage": True}, enabled=False)
+    run_seed()
+    assert region_counts() == counts
+    region = Region.objects.get(slug="sandbox")
+    assert region.settings == {"outage": True} and not region.enabled
+
+
+def test_seed_demo_skips_a_stopped_local_openstack_quickly(monkeypatch, tmp_path):
+    """`make run` without the local OpenStack running must not wait for it: nothing listens, one line says so."""
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds:\n  haneul-local-admin:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n")
+    monkeypatch.setenv("HANEUL_OPENSTACK_CLOUDS", str(clouds))
+    started = time.monotonic()
+    output = run_seed()
+    assert time.monotonic() - started < 5
+    assert "Local OpenStack region skipped: nothing answers at 127.0.0.1:9" in output
+    assert not Region.objects.filter(slug="local-openstack").exists()
+
+
+@pytest.mark.parametrize("_", [pytest.param(None, marks=OPENSTACK_MARKS)])
+def test_seed_demo_adds_the_local_openstack_region_when_it_answers(_):
+    output = run_seed()
+    region = Region.objects.get(slug="local-openstack")
+    assert (region.name, region.provider) == ("Local OpenStack", "openstack")
+    assert region.settings == {"cloud": OPENSTACK_CLOUD, "clouds_file": str(CLOUDS_YAML.resolve())}
+    assert region.flavors.filter(name="m1.nano").exists()
+    assert "region local-openstack Local OpenStack (OpenStack): up" in output
+    assert "skipped" not in output
+    counts = region_counts()
+    run_seed()
+    assert region_counts() == counts
