@@ -25,6 +25,7 @@ from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -129,6 +130,7 @@ class RegionFilter(FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
 
 
+MESSAGE_IN_LIST = 60
 NUMBER = {"th": {"class": "text-end"}, "td": {"class": "text-end text-nowrap"}}
 
 
@@ -165,15 +167,10 @@ class RegionTable(Table):
         return record.get_provider_display()
 
     def render_health(self, record: Region) -> str:
-        detail = (
-            format_html(
-                '<div class="text-secondary small text-truncate console-region-message" title="{}">{}</div>',
-                record.health_message,
-                record.health_message,
-            )
-            if record.health_message
-            else ""
-        )
+        detail = ""
+        if record.health_message:  # cut short here (the whole message in the tooltip and on the region's page)
+            short = Truncator(record.health_message).chars(MESSAGE_IN_LIST)
+            detail = format_html('<div class="text-secondary small" title="{}">{}</div>', record.health_message, short)
         return format_html(
             '{}{}<div class="text-secondary small">{}</div>', health_badge(record), detail, checked_ago(record)
         )
@@ -331,10 +328,10 @@ class CloudProjectTable(Table):
         badge = format_html('<span class="badge bg-{}-lt">{}</span>', tone, record.get_status_display())
         if record.error_message:
             return format_html(
-                '{}<div class="text-secondary small text-truncate console-region-message" title="{}">{}</div>',
+                '{}<div class="text-secondary small" title="{}">{}</div>',
                 badge,
                 record.error_message,
-                record.error_message,
+                Truncator(record.error_message).chars(MESSAGE_IN_LIST),
             )
         return badge
 
