@@ -184,9 +184,7 @@ def sweep(project_id: str, *, keypair_prefix: str) -> list[str]:
         for port in net.ports(device_id=router_id, device_owner="network:router_interface"):
             attempt(
                 f"router interface {port.id}",
-                lambda router_id=router_id, port_id=port.id: net.remove_interface_from_router(
-                    router_id, port_id=port_id
-                ),
+                lambda router_id=router_id, port_id=port.id: net.remove_interface_from_router(router_id, port=port_id),
             )
         attempt(f"router {router_id}", lambda router_id=router_id: net.delete_router(router_id))
     for kind, delete in [

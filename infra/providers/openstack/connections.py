@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -74,6 +75,11 @@ class Connections:
             if not self.cloud_name:
                 raise CloudError(
                     _("Region %(region)s names no clouds.yaml entry (settings: cloud).") % {"region": self.region_label}
+                )
+            if self.clouds_file and not Path(self.clouds_file).is_file():
+                raise CloudError(
+                    _("The clouds.yaml of region %(region)s (settings: clouds_file) does not exist: %(path)s")
+                    % {"region": self.region_label, "path": self.clouds_file}
                 )
             with translated():
                 try:

@@ -217,7 +217,7 @@ class OpenStackDriver:
             )
             if not attached:
                 try:
-                    net.add_interface_to_router(router, subnet_id=subnet.id)
+                    net.add_interface_to_router(router, subnet=subnet.id)
                 except sdk.BadRequestException as error:
                     # Attached meanwhile by another worker ("already has a port on subnet"): that is what we want.
                     if "already" not in api_message(error).lower():
@@ -422,8 +422,8 @@ class _ProjectCalls:
             return self.driver._project(self.project_id)
         except CloudError:
             raise
-        except Exception as error:
-            raise translate(error) from error
+        except Exception as error:  # making the compute proxy authenticates (endpoint discovery): a 401 is possible
+            raise self.driver._project_error(self.project_id, error) from error
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool:
         if error is None or isinstance(error, CloudError) or not isinstance(error, Exception):

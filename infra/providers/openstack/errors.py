@@ -53,6 +53,8 @@ def api_message(error: BaseException) -> str:
         text = str(getattr(error, "message", "") or error)
     # keystoneauth's connection errors append urllib3's repr ("...: HTTPConnectionPool(host=...): Max retries ...").
     text = re.split(r":\s*(?:HTTPS?ConnectionPool|\(<urllib3)", text, maxsplit=1)[0]
+    # keystoneauth appends "(HTTP 401) (Request-ID: req-…)": the status is in the class, the id helps no reader.
+    text = re.sub(r"\s*\((?:HTTP \d{3}|Request-ID: [^)]*)\)", "", text)
     text = " ".join(text.split())
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1] + "…"
