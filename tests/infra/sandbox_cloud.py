@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import F
+
 from infra.models import Region
 from infra.providers import driver_for
 from infra.providers.base import ProjectSpec
+from infra.providers.sandbox.models import SandboxServer
 from tests.infra.clouds import CloudUnderTest
 from tests.integration.openstack.cloud import TENANT_CIDR
 
@@ -50,3 +54,13 @@ def sandbox_cloud(**settings: Any) -> Iterator[CloudUnderTest]:
         image_id=images[IMAGE],
         timeout=30.0,
     )
+
+
+def rewind(server_id: str, seconds: float) -> None:
+    """Move a sandbox server's clock: as if its current transition (and its last boot) had started `seconds`
+    earlier. Sandbox tests use it instead of sleeping."""
+    delta = dt.timedelta(seconds=seconds)
+    SandboxServer.objects.filter(pk=server_id, task_started_at__isnull=False).update(
+        task_started_at=F("task_started_at") - delta
+    )
+    SandboxServer.objects.filter(pk=server_id, launched_at__isnull=False).update(launched_at=F("launched_at") - delta)
