@@ -38,7 +38,7 @@ def register_audit_labels() -> None:
     )
     FIELD_LABELS.update(
         {
-            "enabled": gettext_lazy("open to tenants"),
+            "enabled": gettext_lazy("enabled"),  # generic: other apps' events may use the key too
             "speed": gettext_lazy("speed"),
             "error_rate": gettext_lazy("error rate"),
             "latency_ms": gettext_lazy("added latency (ms)"),

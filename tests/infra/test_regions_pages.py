@@ -370,7 +370,7 @@ def test_region_events_read_well_in_the_operators_activity(operator, operator_cl
     operator_client.post(action_url("disable", sandbox))
     body = operator_client.get(reverse("operator_activity"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Region closed to new resources" in body
-    assert "open to tenants" in body
+    assert '<span class="console-diff-key">enabled</span>' in body
 
 
 # Failure injection ----------------------------------------------------------------------------------------------------
