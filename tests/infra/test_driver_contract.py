@@ -404,10 +404,12 @@ def test_quota_exceeded(cloud: CloudUnderTest) -> None:
     driver, project_id = cloud.driver, cloud.project_id
     before = driver.get_quotas(project_id)
 
-    # Servers still being deleted count until they are gone: wait for them, so the count cannot change under us.
+    # Servers still being deleted count until they are gone (nova even lists one as DELETED for a moment before it
+    # vanishes): wait for them, so the count cannot change under us.
     def settled_servers() -> tuple[list[CloudServer]] | None:
         servers = driver.list_servers(project_id)
-        return None if any(server.status == Status.DELETING for server in servers) else (servers,)
+        going = any(server.status in (Status.DELETING, Status.DELETED) for server in servers)
+        return None if going else (servers,)
 
     (servers,) = poll("no server being deleted", settled_servers, cloud.timeout)
     count = len(servers)
@@ -415,7 +417,10 @@ def test_quota_exceeded(cloud: CloudUnderTest) -> None:
     try:
         driver.set_quotas(project_id, Quotas(instances=count))
         with pytest.raises(QuotaExceeded) as caught:
-            driver.create_server(project_id, spec)
+            made = driver.create_server(project_id, spec)
+            now = [(server.name, server.status, server.task_state) for server in driver.list_servers(project_id)]
+            seen = [(server.name, server.status, server.task_state) for server in servers]
+            pytest.fail(f"created {made.id} with {count} instances allowed; servers before {seen}, now {now}")
         assert caught.value.permanent
         assert "instances" in readable(caught.value).lower()
         assert driver.find_server(project_id, request_id=spec.request_id) is None
