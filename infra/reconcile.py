@@ -37,16 +37,16 @@ LOCK_NAMESPACE = 0x4E5A  # advisory-lock key space of the reconciler ("HZ")
 @contextmanager
 def region_lock(region: Region) -> Iterator[bool]:
     """A session-level advisory lock on the region; yields False when another reconciler holds it."""
-    key = zlib.crc32(str(region.pk).encode())
+    key = (LOCK_NAMESPACE << 32) | zlib.crc32(str(region.pk).encode())  # one bigint key
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, key])
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         locked = cursor.fetchone()[0]
     try:
         yield locked
     finally:
         if locked:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, key])
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def reconcile_region(region: Region) -> dict[str, int] | None:

@@ -106,7 +106,8 @@ def test_only_admins_activate_a_region_and_only_operators_link_a_cloud_project(s
 
 def test_suspended_organisation_can_stop_and_delete_but_not_create_start_or_resize(server_a, sandbox, tenant_a):
     Organization.objects.filter(pk=tenant_a.organization.pk).update(suspended_at=timezone.now(), suspension_reason="x")
-    server_a.project.organization.refresh_from_db()
+    for organization in (server_a.project.organization, tenant_a.project.organization):
+        organization.refresh_from_db()
     small, bigger = small_flavors(sandbox)
     member = Actor(tenant_a.member)
     with pytest.raises(Suspended):
