@@ -27,7 +27,8 @@ live):
   fault message (a cloud-side failure).
 - `default_quotas` (dict): a project's limits before any `set_quotas` (Quotas field names; -1 is unlimited).
   Defaults are nova's/neutron's/cinder's: 10 instances, 20 cores, 50 GiB RAM, 100 key pairs, 50 ports, …
-- `public_network` / `public_cidr`: the region's external network (default "public", 203.0.113.0/24).
+- `public_network` / `public_cidr`: the region's external network, where each project's router takes an address
+  (default "public", 198.18.0.0/15: the benchmarking range, never routed, room for 130,000 routers).
 - `dedupe_requests` (bool, default true): a create whose request id already has a live server in the project
   returns that server instead of making a second one (one row lock per project makes two concurrent creates agree).
   Nova has no such guard; set it false to test that the console alone prevents duplicates.
@@ -113,6 +114,7 @@ DEFAULT_QUOTAS = {
     "snapshots": 10,
 }
 QUOTA_FIELDS = tuple(DEFAULT_QUOTAS)
+NOVA_CHECKED = frozenset({"instances", "cores", "ram_mb", "key_pairs"})  # nova refuses a limit below what is used
 
 # A running task: (status shown, nova's status, nova's task_state).
 TASKS: dict[str, tuple[Status, str, str | None]] = {
@@ -290,7 +292,7 @@ class SandboxDriver:
                     raise InvalidRequest(
                         _("Quota limit %(value)s for %(name)s is not valid.") % {"value": value, "name": name}
                     )
-                used = usage.get(name)
+                used = usage.get(name) if name in NOVA_CHECKED else None
                 if used is not None and value != -1 and value < used:
                     raise InvalidRequest(
                         _("Quota limit %(value)s for %(name)s must be greater than or equal to already used %(used)s.")
@@ -875,7 +877,12 @@ class SandboxDriver:
         )
         subnet = network.subnets.first()
         if subnet is None:
-            cidr = ipaddress.ip_network(settings.public_cidr)
+            try:
+                cidr = ipaddress.ip_network(settings.public_cidr)
+            except ValueError:
+                raise InvalidRequest(
+                    _("The region's public_cidr %(cidr)s is not a network range.") % {"cidr": settings.public_cidr}
+                ) from None
             with transaction.atomic():
                 SandboxNetwork.objects.select_for_update().filter(pk=network.pk).first()
                 subnet = network.subnets.first() or SandboxSubnet.objects.create(

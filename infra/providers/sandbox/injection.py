@@ -47,7 +47,7 @@ class Settings:
     faults: tuple[dict[str, Any], ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     default_quotas: dict[str, int] = field(default_factory=dict)
-    public_cidr: str = "203.0.113.0/24"
+    public_cidr: str = "198.18.0.0/15"
     public_network: str = "public"
     dedupe_requests: bool = True
 
@@ -69,7 +69,7 @@ class Settings:
             faults=tuple(normalise_faults(raw.get("faults"))),
             timings={k: float(v) for k, v in (raw.get("timings") or {}).items() if k in TIMINGS},
             default_quotas={k: int(v) for k, v in (raw.get("default_quotas") or {}).items()},
-            public_cidr=str(raw.get("public_cidr") or "203.0.113.0/24"),
+            public_cidr=str(raw.get("public_cidr") or "198.18.0.0/15"),
             public_network=str(raw.get("public_network") or "public"),
             dedupe_requests=bool(raw.get("dedupe_requests", True)),
         )
