@@ -23,6 +23,7 @@ def run_seed() -> str:
 
 def test_seed_demo_creates_operator_and_demo_tenant_and_prints_logins():
     output = run_seed()
+    assert "Starfall Online in sandbox: Active" in output
     operator = User.objects.get(email="operator@haneul.localhost")
     owner = User.objects.get(email="owner@demo-studio.localhost")
     assert operator.is_operator
@@ -129,7 +130,25 @@ def test_seed_demo_skips_a_stopped_local_openstack_quickly(monkeypatch, tmp_path
 
 @pytest.mark.parametrize("_", [pytest.param(None, marks=OPENSTACK_MARKS)])
 def test_seed_demo_adds_the_local_openstack_region_when_it_answers(_):
-    output = run_seed()
+    from infra.models import CloudProject
+    from tests.infra.conftest import sweep_openstack_projects
+
+    try:
+        output = run_seed()
+    finally:  # the demo project's cloud project on the local OpenStack goes with the test
+        made = CloudProject.objects.filter(region__slug="local-openstack").exclude(provider_id="")
+        made_ids = list(made.values_list("provider_id", flat=True))
+    try:
+        check_local_openstack_seeded(output)
+    finally:
+        sweep_openstack_projects(made_ids)
+
+
+def check_local_openstack_seeded(output: str) -> None:
+    from infra.models import CloudProject
+
+    assert "Starfall Online in local-openstack: Active" in output
+    assert CloudProject.objects.get(region__slug="local-openstack").network_id
     region = Region.objects.get(slug="local-openstack")
     assert (region.name, region.provider) == ("Local OpenStack", "openstack")
     assert region.settings == {"cloud": OPENSTACK_CLOUD, "clouds_file": str(CLOUDS_YAML.resolve())}

@@ -17,9 +17,13 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from infra import health
+from infra import health, provisioning
+from infra.actions import projects as project_actions
+from infra.models import CloudProject
 from infra.region_setup import RegionSetup, RegionSetupError, ensure_local_openstack_region, ensure_sandbox_region
+from tenants.audit import Actor
 from tenants.models import Membership, Organization, Project, Role, User
+from tenants.policy import ActionError
 
 DEMO_PASSWORD_DEFAULT = "haneul-demo-2026"  # noqa: S105  (printed on purpose: a demo login)
 
@@ -70,6 +74,37 @@ def seed_regions() -> tuple[list[RegionSetup], str]:
     return [sandbox, local], ""
 
 
+def seed_activations(regions: list[RegionSetup]) -> list[str]:
+    """Set the demo project up in each open region (its cloud project and default network), as its owner would;
+    done here at once (the task the action enqueues finds nothing left to do). Returns one line per region."""
+    project = Project.objects.select_related("organization").get(
+        organization__slug="demo-studio", slug="starfall-online"
+    )
+    owner = User.objects.get(email="owner@demo-studio.localhost")
+    lines = []
+    for setup in regions:
+        region = setup.region
+        region.refresh_from_db()
+        cloud_project = CloudProject.objects.live().filter(project=project, region=region).first()
+        if cloud_project is None or cloud_project.status == CloudProject.Status.ERROR:
+            if not region.is_available:
+                lines.append(f"  {project.name} not set up in {region.slug}: the region is {region.health}")
+                continue
+            try:
+                cloud_project = project_actions.activate_region(
+                    actor=Actor(owner, via="seed"), project=project, region=region
+                )
+            except ActionError as error:
+                lines.append(f"  {project.name} not set up in {region.slug}: {error.message}")
+                continue
+        provisioning.drive_cloud_project(cloud_project.pk)
+        cloud_project.refresh_from_db()
+        state = cloud_project.get_status_display()
+        detail = f" ({cloud_project.error_message})" if cloud_project.error_message else ""
+        lines.append(f"  {project.name} in {region.slug}: {state}{detail}")
+    return lines
+
+
 def _user(email: str, name: str, password: str, *, is_staff: bool = False) -> User:
     user, _ = User.objects.get_or_create(email=email, defaults={"name": name})
     user.is_staff = is_staff
@@ -99,3 +134,5 @@ class Command(BaseCommand):
             )
         if skipped:
             self.stdout.write(self.style.WARNING(skipped))
+        for line in seed_activations(regions):
+            self.stdout.write(line)
