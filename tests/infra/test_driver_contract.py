@@ -13,18 +13,12 @@ polls with a growing interval until the cloud settles or the cloud's own timeout
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
-import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import TypeVar
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from infra.providers.base import (
     CloudDriver,
@@ -41,60 +35,17 @@ from infra.providers.base import (
     ServerSpec,
     Status,
 )
-from tests.infra.clouds import CloudUnderTest
+from tests.infra.clouds import (
+    CloudUnderTest,
+    md5_fingerprint,
+    poll,
+    ssh_public_key,
+    wait_for_status,
+    wait_until_gone,
+)
 from tests.integration.openstack.cloud import TENANT_CIDR
 
-T = TypeVar("T")
-
-
 # --- helpers -------------------------------------------------------------------------------------------------------
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float) -> T:
-    """Call `probe` until it returns something truthy, waiting 20 ms at first and up to 1 s between calls (fast on
-    the sandbox, gentle on OpenStack); fail saying what never happened."""
-    deadline = time.monotonic() + timeout
-    interval = 0.02
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
-        interval = min(interval * 2, 1.0)
-
-
-def wait_for_status(cloud: CloudUnderTest, server_id: str, statuses: Collection[Status], timeout: float) -> CloudServer:
-    """Wait until the server has one of `statuses` and no task in progress. Fails at once on ERROR (unless ERROR is
-    awaited), with the cloud's fault."""
-    last: list[CloudServer] = []
-
-    def probe() -> CloudServer | None:
-        server = cloud.driver.get_server(cloud.project_id, server_id)
-        last[:] = [server]
-        if server.status == Status.ERROR and Status.ERROR not in statuses:
-            raise AssertionError(f"server {server_id} went to ERROR: {server.fault}")
-        return server if server.status in statuses and not server.task_state else None
-
-    try:
-        return poll(f"server {server_id} {'/'.join(sorted(statuses))}", probe, timeout)
-    except AssertionError as error:
-        seen = f" (last seen {last[0].status}, task {last[0].task_state})" if last else ""
-        raise AssertionError(f"{error}{seen}") from None
-
-
-def wait_until_gone(cloud: CloudUnderTest, server_id: str) -> None:
-    """Wait until `get_server` raises NotFound (any other answer, DELETING included, means not yet)."""
-
-    def probe() -> bool:
-        try:
-            cloud.driver.get_server(cloud.project_id, server_id)
-        except NotFound:
-            return True
-        return False
-
-    poll(f"server {server_id} deleted", probe, cloud.timeout)
 
 
 def act(cloud: CloudUnderTest, server_id: str, kind: str, **options: object) -> None:
@@ -135,17 +86,6 @@ def server_made(cloud: CloudUnderTest, spec: ServerSpec) -> Iterator[CloudServer
         yield server
     finally:
         cleanup_server(cloud.driver, cloud.project_id, server.id)
-
-
-def ssh_public_key() -> str:
-    key = Ed25519PrivateKey.generate().public_key()
-    return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-
-
-def md5_fingerprint(public_key: str) -> str:
-    """The fingerprint nova shows for an SSH key: MD5 of the key blob, as colon-separated hex."""
-    digest = hashlib.md5(base64.b64decode(public_key.split()[1])).hexdigest()  # noqa: S324 - nova's format
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def readable(error: CloudError) -> str:

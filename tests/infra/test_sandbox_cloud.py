@@ -24,9 +24,8 @@ from infra.providers.base import (
 )
 from infra.providers.sandbox.driver import SandboxDriver
 from infra.providers.sandbox.models import SandboxPort
-from tests.infra.clouds import CloudUnderTest
+from tests.infra.clouds import CloudUnderTest, md5_fingerprint, ssh_public_key, wait_for_status, wait_until_gone
 from tests.infra.sandbox_cloud import rewind, sandbox_cloud
-from tests.infra.test_driver_contract import md5_fingerprint, ssh_public_key, wait_for_status, wait_until_gone
 from tests.integration.openstack.cloud import TENANT_CIDR
 
 pytestmark = pytest.mark.django_db

@@ -20,12 +20,13 @@ from infra.providers.base import (
     InvalidRequest,
     NotFound,
     QuotaExceeded,
+    ServerAction,
     ServerSpec,
     Status,
     Unavailable,
 )
 from infra.providers.sandbox.driver import SandboxDriver
-from tests.infra.clouds import CloudUnderTest
+from tests.infra.clouds import CloudUnderTest, wait_for_status
 from tests.infra.sandbox_cloud import sandbox_cloud
 
 pytestmark = pytest.mark.django_db
@@ -108,9 +109,6 @@ def test_after_the_cloud_acted_the_error_is_raised_and_the_server_exists(cloud: 
 
 
 def test_an_action_that_acted_then_timed_out(cloud: CloudUnderTest) -> None:
-    from infra.providers.base import ServerAction
-    from tests.infra.test_driver_contract import wait_for_status
-
     made = cloud.driver.create_server(cloud.project_id, spec(cloud))
     wait_for_status(cloud, made.id, {Status.ACTIVE}, cloud.timeout)
     configure(cloud, faults=[{"op": "server_action", "error": "unavailable", "after": True}])
@@ -121,8 +119,6 @@ def test_an_action_that_acted_then_timed_out(cloud: CloudUnderTest) -> None:
 
 @pytest.mark.parametrize("fault", [{"error": "build_error"}, {"build_error": True, "message": "Disk full on host"}])
 def test_a_build_error_puts_the_server_in_error_with_a_fault(cloud: CloudUnderTest, fault: dict) -> None:
-    from tests.infra.test_driver_contract import wait_for_status
-
     configure(cloud, faults=[{"op": "create_server", **fault}])
     made = cloud.driver.create_server(cloud.project_id, spec(cloud))
     assert made.status == Status.BUILDING  # the create itself succeeded

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from infra.providers.base import CloudServer, ServerAction, ServerSpec, Status
+from infra.providers.base import CloudServer, Conflict, ServerAction, ServerSpec, Status
 from infra.providers.sandbox.driver import SandboxDriver
 from infra.providers.sandbox.models import SandboxServer
 from tests.infra.clouds import CloudUnderTest
@@ -140,8 +140,6 @@ def test_a_speed_change_does_not_move_a_transition_already_running(slow: CloudUn
 
 
 def test_actions_during_a_transition_are_refused_until_it_ends(slow: CloudUnderTest) -> None:
-    from infra.providers.base import Conflict
-
     server = create(slow)
     with pytest.raises(Conflict, match="task_state spawning"):
         act(slow, server.id, "stop")
