@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, Table, build_table
+from infra.actions.projects import link_cloud_project
 from infra.actions.regions import (
     FAILURE_INJECTION_PROVIDERS,
     MAX_LATENCY_MS,
@@ -43,6 +44,7 @@ from infra.actions.regions import (
 from infra.models import CloudProject, Provider, Region, Server
 from infra.providers.base import Health
 from tenants.audit import Actor
+from tenants.models import Project
 from tenants.policy import ActionError
 from tenants.views.backoffice import operator_required
 
@@ -289,6 +291,38 @@ class FailureInjectionForm(forms.Form):
         }
 
 
+class LinkCloudProjectForm(forms.Form):
+    """Map an existing cloud project to a console project (operators only: it hands the cloud project over)."""
+
+    project = forms.CharField(
+        label=gettext_lazy("Console project"),
+        max_length=130,
+        help_text=gettext_lazy("As organization/project, e.g. demo-studio/starfall-online."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    provider_id = forms.CharField(
+        label=gettext_lazy("Cloud project ID"),
+        max_length=64,
+        help_text=gettext_lazy("The project's id in the cloud (e.g. from openstack project list)."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args: Any, region: Region, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.region = region
+
+    def clean_project(self) -> Project:
+        org_slug, _slash, project_slug = self.cleaned_data["project"].strip().strip("/").partition("/")
+        project = (
+            Project.objects.select_related("organization")
+            .filter(organization__slug=org_slug.lower(), slug=project_slug.lower())
+            .first()
+        )
+        if project is None:
+            raise forms.ValidationError(_("No project at “%(path)s”.") % {"path": self.cleaned_data["project"]})
+        return project
+
+
 class CloudProjectTable(Table):
     project = tables.Column(verbose_name=gettext_lazy("Console project"), order_by=("project__name", "created_at"))
     organization = tables.Column(
@@ -349,16 +383,39 @@ def _region_or_404(region_slug: str) -> Region:
 @operator_required
 @require_http_methods(["GET", "POST"])
 def region_detail(request: HttpRequest, region_slug: str) -> HttpResponse:
-    """The region's page; a POST is its failure-injection form (where the provider has failure injection)."""
+    """The region's page. A POST is one of its forms: failure injection (where the provider has it), or linking an
+    existing cloud project (`form=link`)."""
     region = _region_or_404(region_slug)
     has_injection = region.provider in FAILURE_INJECTION_PROVIDERS
+    posted = request.POST if request.method == "POST" else None
+    which = request.POST.get("form", "injection") if posted is not None else None
     form = None
+    link_form = LinkCloudProjectForm(posted if which == "link" else None, region=region)
     status = 200
     if has_injection:
         form = FailureInjectionForm(
-            request.POST if request.method == "POST" else None, initial=FailureInjectionForm.initial_for(region)
+            posted if which == "injection" else None, initial=FailureInjectionForm.initial_for(region)
         )
-    if request.method == "POST":
+    if which == "link":
+        if link_form.is_valid():
+            try:
+                link_cloud_project(
+                    actor=_actor(request),
+                    project=link_form.cleaned_data["project"],
+                    region=region,
+                    provider_id=link_form.cleaned_data["provider_id"],
+                )
+            except ActionError as error:
+                link_form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Linked to %(project)s. Its servers appear after the next reconcile, within a minute or two.")
+                    % {"project": link_form.cleaned_data["project"]},
+                )
+                return redirect("operator_region", region_slug=region.slug)
+        status = 400
+    elif which is not None:
         if form is None:
             raise Http404
         if form.is_valid():
@@ -385,6 +442,7 @@ def region_detail(request: HttpRequest, region_slug: str) -> HttpResponse:
         "settings_shown": settings_shown,
         "other_settings": other_settings,
         "injection_form": form,
+        "link_form": link_form,
         "health_badge": health_badge(region),
         "checked_ago": checked_ago(region),
         "latency": latency(region),
