@@ -172,6 +172,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = f"{KEY_PREFIX}.default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # Look for tasks of dead workers (unacknowledged past the visibility timeout) every N seconds, every time.
+    "unacked_restore_interval": env_int("CELERY_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
     "global_keyprefix": f"{KEY_PREFIX}:",
 }
 CELERY_RESULT_EXPIRES = 3600

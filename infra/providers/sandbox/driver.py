@@ -22,7 +22,8 @@ live):
   used-up faults removed), e.g. `[{"op": "create_server", "error": "unavailable", "times": 1}]`. Keys: `op` (a
   `CloudDriver` method name, or "*" for any), `error` (unavailable, invalid, quota, conflict, not_found, or
   build_error), `times` (default 1), `after` (true: the call takes effect in the cloud, then the error is raised — a
-  timeout after the cloud acted), `message` (instead of the default text). `"error": "build_error"` (or
+  timeout after the cloud acted; with `hang_ms`, the call first hangs that long — a worker can be killed there),
+  `message` (instead of the default text). `"error": "build_error"` (or
   `"build_error": true`) on `create_server` lets the create succeed and the server end its build in ERROR with a
   fault message (a cloud-side failure).
 - `default_quotas` (dict): a project's limits before any `set_quotas` (Quotas field names; -1 is unlimited).

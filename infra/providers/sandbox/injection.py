@@ -206,4 +206,6 @@ class Injector:
             )
         yield Call(settings=settings, fault=fault)
         if fault is not None and fault.get("after") and not is_build_error(fault):
+            if fault.get("hang_ms"):  # the cloud acted, then the answer never comes back in time
+                time.sleep(float(fault["hang_ms"]) / 1000)
             raise fault_error(fault, op, settings.name)
