@@ -297,13 +297,13 @@ class LinkCloudProjectForm(forms.Form):
     project = forms.CharField(
         label=gettext_lazy("Console project"),
         max_length=130,
-        help_text=gettext_lazy("As organization/project, e.g. demo-studio/starfall-online."),
+        help_text=gettext_lazy("As organization/project: the two codes in the console project's address."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     provider_id = forms.CharField(
         label=gettext_lazy("Cloud project ID"),
         max_length=64,
-        help_text=gettext_lazy("The project's id in the cloud (e.g. from openstack project list)."),
+        help_text=gettext_lazy("The project's id in the cloud, as its own tools show it."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from infra.models import CloudProject, Flavor, Image, Server
 from infra.providers import driver_for
@@ -69,15 +70,15 @@ DONE_WHEN: dict[str, frozenset[Status]] = {
 }
 
 OP_LABELS = {
-    "create": _("create the instance"),
-    "start": _("start"),
-    "stop": _("stop"),
-    "reboot": _("reboot"),
-    "resize": _("change the instance type"),
-    "confirm_resize": _("confirm the type change"),
-    "revert_resize": _("revert the type change"),
-    "rebuild": _("rebuild"),
-    "delete": _("delete"),
+    "create": gettext_lazy("create the instance"),
+    "start": gettext_lazy("start"),
+    "stop": gettext_lazy("stop"),
+    "reboot": gettext_lazy("reboot"),
+    "resize": gettext_lazy("change the instance type"),
+    "confirm_resize": gettext_lazy("confirm the type change"),
+    "revert_resize": gettext_lazy("revert the type change"),
+    "rebuild": gettext_lazy("rebuild"),
+    "delete": gettext_lazy("delete"),
 }
 
 
