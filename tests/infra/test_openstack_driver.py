@@ -357,7 +357,7 @@ def test_create_sends_user_data_base64_security_groups_metadata_and_is_idempoten
 
     def gone() -> bool:
         try:
-            driver.get_server(project_id, made.id)  # nova shows a deleted server as DELETED for a moment, then 404
+            driver.get_server(project_id, made.id)  # nova shows it as DELETED for a moment, then answers 404
         except NotFound:
             return True
         return False

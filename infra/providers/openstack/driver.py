@@ -363,6 +363,9 @@ class OpenStackDriver:
             return self._cloud_server(conn.compute.get_server(server_id))
 
     def list_servers(self, project_id: str) -> list[CloudServer]:
+        """Every page (openstacksdk follows nova's links). A server nova has just deleted stays listed as DELETED for
+        a second or two before its row goes, and still counts against the instances quota meanwhile: it is listed
+        as DELETED (the reconciler treats it as gone), not hidden."""
         with self._in_project(project_id) as conn:
             return [self._cloud_server(server) for server in conn.compute.servers(details=True)]
 
