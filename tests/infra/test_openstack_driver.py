@@ -363,3 +363,25 @@ def test_create_sends_user_data_base64_security_groups_metadata_and_is_idempoten
         return False
 
     wait_for("gone", gone, timeout=cloud.timeout)
+
+
+def test_a_server_without_networks_gets_the_projects_default_network(openstack_cloud: CloudUnderTest) -> None:
+    """No network in the spec: nova's "auto" puts the server on the project's one network (hn-default)."""
+    cloud = openstack_cloud
+    driver, project_id = cloud.driver, cloud.project_id
+    spec = ServerSpec(
+        name=f"hn-test-auto-{uuid.uuid4().hex[:6]}",
+        flavor_id=cloud.flavor_id,
+        image_id=cloud.image_id,
+        request_id=str(uuid.uuid4()),
+    )
+    made = driver.create_server(project_id, spec)
+    try:
+        server = wait_for(
+            "server ACTIVE",
+            lambda: (found := driver.get_server(project_id, made.id)).status == Status.ACTIVE and found,
+            timeout=cloud.timeout,
+        )
+        assert [(address.network, address.kind) for address in server.addresses] == [(NETWORK_NAME, "fixed")]
+    finally:
+        driver.delete_server(project_id, made.id)
