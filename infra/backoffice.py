@@ -34,9 +34,9 @@ from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, Table, build_table
 from infra.actions.projects import link_cloud_project
 from infra.actions.regions import (
-    FAILURE_INJECTION_PROVIDERS,
     MAX_LATENCY_MS,
     MAX_SPEED,
+    has_failure_injection,
     request_health_check,
     set_failure_injection,
     set_region_enabled,
@@ -386,7 +386,7 @@ def region_detail(request: HttpRequest, region_slug: str) -> HttpResponse:
     """The region's page. A POST is one of its forms: failure injection (where the provider has it), or linking an
     existing cloud project (`form=link`)."""
     region = _region_or_404(region_slug)
-    has_injection = region.provider in FAILURE_INJECTION_PROVIDERS
+    has_injection = has_failure_injection(region)
     posted = request.POST if request.method == "POST" else None
     which = request.POST.get("form", "injection") if posted is not None else None
     form = None

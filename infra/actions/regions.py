@@ -11,15 +11,19 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from infra.models import Provider, Region
+from infra.models import Region
+from infra.providers import supports
 from infra.tasks_health import check_region
 from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
 from tenants.policy import ActionError, Conflict, NotFound
 
-# Providers whose driver reads failure-injection settings on every call (infra/providers/sandbox): a capability of
-# the provider, like any other per-provider setting; the operator page offers the form where it has an effect.
-FAILURE_INJECTION_PROVIDERS = frozenset({Provider.SANDBOX})
+
+def has_failure_injection(region: Region) -> bool:
+    """Whether the region's driver reads failure-injection settings (a capability of its provider's driver)."""
+    return supports(region.provider, "failure_injection")
+
+
 FAILURE_INJECTION_KEYS = ("speed", "error_rate", "latency_ms", "outage")
 MAX_LATENCY_MS = 60_000
 MAX_SPEED = 10_000.0
@@ -93,7 +97,7 @@ def set_failure_injection(
     Only these keys change, under a row lock: the driver consumes one-shot `faults` from the same settings."""
     _ensure_operator(actor)
     region = Region.objects.select_for_update().get(pk=region.pk)
-    if region.provider not in FAILURE_INJECTION_PROVIDERS:
+    if not has_failure_injection(region):
         raise ActionError(_("%(region)s has no failure injection.") % {"region": region.name})
     validate_failure_injection(speed=speed, error_rate=error_rate, latency_ms=latency_ms)
     settings: dict[str, Any] = dict(region.settings or {})

@@ -29,10 +29,20 @@ def driver_for(region: Region) -> CloudDriver:
     with _lock:
         driver = _cache.get(key)
         if driver is None:
-            module_name, _colon, factory = DRIVERS[region.provider].partition(":")
-            driver = getattr(import_module(module_name), factory)(region)
+            driver = driver_class(region.provider)(region)
             _cache[key] = driver
         return driver
+
+
+def driver_class(provider: str) -> type:
+    module_name, _colon, factory = DRIVERS[provider].partition(":")
+    return getattr(import_module(module_name), factory)
+
+
+def supports(provider: str, capability: str) -> bool:
+    """Whether a provider's driver has an optional capability (its class's `capabilities`), e.g.
+    "failure_injection": pages offer what a provider can do without naming providers."""
+    return capability in getattr(driver_class(provider), "capabilities", frozenset())
 
 
 def forget_drivers() -> None:

@@ -177,6 +177,9 @@ def _mac() -> str:
 class SandboxDriver:
     """`CloudDriver` for a sandbox region. Cheap to make; keeps nothing but the region's id (and a seeded RNG)."""
 
+    # Optional capabilities (infra.providers.supports): failure-injection settings are read on every call.
+    capabilities = frozenset({"failure_injection"})
+
     def __init__(self, region: Any) -> None:
         self.region_id: uuid.UUID = region.pk
         self.region_name: str = region.name
