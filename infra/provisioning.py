@@ -414,21 +414,8 @@ def _settle(server: Server, op: str, observed: CloudServer) -> None:
 
 
 def _settle_deleted(server: Server, *, message: str) -> None:
-    now = timezone.now()
     with transaction.atomic():
-        if (
-            server.transition(
-                Status.DELETED,
-                allowed=set(Status) - {Status.DELETED},
-                pending={},
-                requested_at=None,
-                claim_token=None,
-                deleted_at=now,
-                synced_at=now,
-                error_message=message[:1000],
-            )
-            and message
-        ):
+        if server.mark_deleted(message=message) and message:
             record(None, "server.vanished", project=server.project, target=server, after={"reason": message})
 
 

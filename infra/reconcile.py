@@ -186,15 +186,8 @@ def _drift(server: Server, found: CloudServer) -> bool:
 
 
 def _vanished(server: Server) -> None:
-    now = timezone.now()
     with transaction.atomic():
-        if server.transition(
-            Status.DELETED,
-            allowed={server.status},
-            deleted_at=now,
-            synced_at=now,
-            error_message=_("Deleted outside the console."),
-        ):
+        if server.mark_deleted(message=_("Deleted outside the console."), allowed={server.status}):
             record(None, "server.vanished", project=server.project, target=server, after={"status": "DELETED"})
 
 
@@ -254,15 +247,7 @@ def _project_vanished(cp: CloudProject) -> None:
             status=CloudProject.Status.VANISHED, error_message=message, synced_at=now, updated_at=now
         )
         for server in Server.objects.filter(cloud_project=cp).exclude(status=Status.DELETED).select_related("project"):
-            server.transition(
-                Status.DELETED,
-                pending={},
-                requested_at=None,
-                claim_token=None,
-                deleted_at=now,
-                synced_at=now,
-                error_message=message,
-            )
+            server.mark_deleted(message=message)
         record(None, "project.region.vanished", project=cp.project, target=cp, after={"region": cp.region.slug})
         from console.core import live
 

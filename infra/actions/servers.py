@@ -93,6 +93,20 @@ def _begin(
     return server
 
 
+def _ensure_offered(flavor: Flavor | None = None, image: Image | None = None, *, region: Region) -> None:
+    """The flavor and image are the region's, not deleted in the cloud, and shown to tenants."""
+    if flavor is not None and (flavor.region_id != region.pk or flavor.deleted_at is not None or not flavor.visible):
+        raise ActionError(
+            _("The instance type %(name)s is not offered in %(region)s.") % {"name": flavor.name, "region": region.name}
+        )
+    if image is not None and (
+        image.region_id != region.pk or image.deleted_at is not None or not image.visible or image.status != "active"
+    ):
+        raise ActionError(
+            _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": region.name}
+        )
+
+
 # --- create --------------------------------------------------------------------------------------------------------
 
 
@@ -124,14 +138,7 @@ def create_server(
             _("%(project)s is not set up in %(region)s yet: activate the region for the project first.")
             % {"project": project.name, "region": region.name}
         )
-    if flavor.region_id != region.pk or flavor.deleted_at is not None or not flavor.visible:
-        raise ActionError(
-            _("The instance type %(name)s is not offered in %(region)s.") % {"name": flavor.name, "region": region.name}
-        )
-    if image.region_id != region.pk or image.deleted_at is not None or not image.visible or image.status != "active":
-        raise ActionError(
-            _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": region.name}
-        )
+    _ensure_offered(flavor, image, region=region)
     if image.min_disk_gb and flavor.disk_gb and image.min_disk_gb > flavor.disk_gb:
         raise ActionError(
             _("The image %(image)s needs a disk of at least %(disk)s GiB; %(flavor)s has %(has)s GiB.")
@@ -211,11 +218,7 @@ def resize_server(*, actor: Actor, server: Server, flavor: Flavor) -> Server:
     server = _locked(server)
     _ensure_not_locked(server)
     _ensure_status(server, {Status.ACTIVE, Status.STOPPED}, _("change the type of"))
-    if flavor.region_id != server.region_id or flavor.deleted_at is not None or not flavor.visible:
-        raise ActionError(
-            _("The instance type %(name)s is not offered in %(region)s.")
-            % {"name": flavor.name, "region": server.region.name}
-        )
+    _ensure_offered(flavor, region=server.region)
     if flavor.pk == server.flavor_id:
         raise ActionError(_("%(name)s already has the type %(flavor)s.") % {"name": server.name, "flavor": flavor.name})
     if flavor.disk_gb and flavor.disk_gb < server.flavor.disk_gb:
@@ -259,10 +262,7 @@ def rebuild_server(*, actor: Actor, server: Server, image: Image) -> Server:
     server = _locked(server)
     _ensure_not_locked(server)
     _ensure_status(server, {Status.ACTIVE, Status.STOPPED}, _("rebuild"))
-    if image.region_id != server.region_id or image.deleted_at is not None or not image.visible:
-        raise ActionError(
-            _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": server.region.name}
-        )
+    _ensure_offered(image=image, region=server.region)
     return _begin(
         actor,
         server,

@@ -132,6 +132,21 @@ class Server(models.Model):
             live.publish(self.project, "server", self.pk)
         return True
 
+    def mark_deleted(self, *, message: str = "", allowed: Iterable[Status | str] | None = None) -> bool:
+        """The server is gone from the cloud: DELETED (its metering stops), with nothing pending. `message` says why
+        when the console did not delete it. A transition like any other: False if `allowed` no longer holds."""
+        now = timezone.now()
+        return self.transition(
+            Status.DELETED,
+            allowed=set(Status) - {Status.DELETED} if allowed is None else allowed,
+            pending={},
+            requested_at=None,
+            claim_token=None,
+            deleted_at=now,
+            synced_at=now,
+            error_message=message[:1000],
+        )
+
     def _meter(self, before: Status, before_flavor: uuid.UUID, version: int) -> None:
         was_on, is_on = before in POWERED_ON, self.status in POWERED_ON
         flavor_changed = before_flavor != self.flavor_id
