@@ -48,13 +48,25 @@ def openstack_region_settings() -> dict[str, str]:
 def region(request: pytest.FixtureRequest, db: None) -> Iterator[object]:
     """A region of each provider for the engine tests (actions -> provisioning -> driver). On OpenStack, every cloud
     project the test made is swept and deleted afterwards."""
-    from infra.models import CloudProject, Region
-    from infra.reconcile import sync_catalog
     from tests.infra.engine import sandbox_region
 
     if request.param == "sandbox":
         yield sandbox_region()
-        return
+    else:
+        yield from local_openstack_region()
+
+
+@pytest.fixture
+def openstack_region(db: None) -> Iterator[object]:
+    """The local OpenStack's region alone, for tests that provoke a fault only a real cloud can show."""
+    yield from local_openstack_region()
+
+
+def local_openstack_region() -> Iterator[object]:
+    """A Region on the local OpenStack with its catalog mirrored; the cloud projects a test made are swept after."""
+    from infra.models import CloudProject, Region
+    from infra.reconcile import sync_catalog
+
     region = Region.objects.create(
         slug="local-openstack", name="Local OpenStack", provider="openstack", settings=openstack_region_settings()
     )

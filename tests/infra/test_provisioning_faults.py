@@ -57,9 +57,9 @@ def test_transient_error_then_success_makes_one_server_on_the_sandbox(sandbox, t
     assert len(cloud_servers(server)) == 1
 
 
-def test_transient_error_then_success_makes_one_server_on_openstack(region, tenant_a, tmp_path: Path, settings):
-    if region.provider != "openstack":
-        pytest.skip("the sandbox case is above, with failure injection")
+@pytest.mark.openstack
+def test_transient_error_then_success_makes_one_server_on_openstack(openstack_region, tenant_a, tmp_path: Path):
+    region = openstack_region
     activate(tenant_a.project, region, Actor(tenant_a.admin))
     good = dict(region.settings)
     # A clouds.yaml whose keystone does not answer (nothing listens on port 9): a real connection error.
