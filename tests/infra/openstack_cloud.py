@@ -14,6 +14,7 @@ HANEUL_OPENSTACK_CLOUD), like the harness tests.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -159,7 +160,16 @@ def project_security_groups(admin: Any, project_id: str) -> list[Any]:
 
 def sweep(project_id: str, *, keypair_prefix: str) -> list[str]:
     """Delete the project's resources, the service user's key pairs named with `keypair_prefix`, and the project;
-    return what could not be deleted (never raises: everything is attempted)."""
+    return what could not be deleted (never raises: everything is attempted).
+
+    openstacksdk warns about its own internals on ordinary calls; the sweep runs in a session fixture's teardown,
+    where pytest would pin those warnings on whichever test ran last, so they are silenced here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return _sweep(project_id, keypair_prefix=keypair_prefix)
+
+
+def _sweep(project_id: str, *, keypair_prefix: str) -> list[str]:
     admin = admin_connection()
     compute, net, identity = admin.compute, admin.network, admin.identity
     failures: list[str] = []
