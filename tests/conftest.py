@@ -51,6 +51,14 @@ def _clean_test_redis() -> None:
         redis.Redis.from_url(f"{settings.REDIS_URL}/{base + offset}").flushdb()
 
 
+@pytest.fixture(autouse=True)
+def _no_local_openstack_unless_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Only tests marked `openstack` may reach the local OpenStack through seed_demo (which would otherwise add its
+    region and make the demo project's cloud project there): the others run, and leave nothing, without it."""
+    if request.node.get_closest_marker("openstack") is None:
+        monkeypatch.setenv("HANEUL_OPENSTACK_CLOUDS", str(tmp_path / "no-clouds.yaml"))
+
+
 def make_user(email: str, *, name: str = "", password: str = PASSWORD, **extra: object) -> User:
     user = User.objects.create_user(email=email, password=password, name=name, **extra)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)

@@ -78,13 +78,6 @@ def test_seed_demo_restores_a_changed_demo_password():
 # Regions --------------------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _no_local_openstack(request, monkeypatch, tmp_path):
-    """seed_demo looks for the local OpenStack; only the test marked `openstack` finds it."""
-    if request.node.get_closest_marker("openstack") is None:
-        monkeypatch.setenv("HANEUL_OPENSTACK_CLOUDS", str(tmp_path / "no-clouds.yaml"))
-
-
 def region_counts() -> list[int]:
     from infra.models import Flavor, Image
 
