@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import translation
 
 from infra import health, provisioning
 from infra.actions import projects as project_actions
@@ -119,6 +120,10 @@ class Command(BaseCommand):
     help = "Create (or refresh) the demo operator, organisation, project and owner, and print their logins."
 
     def handle(self, *args: object, **options: object) -> None:
+        with translation.override("en"):  # a terminal's output, in one language (labels come from models)
+            self._seed()
+
+    def _seed(self) -> None:
         password = os.environ.get("HANEUL_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
         logins = seed_demo(password)
         regions, skipped = seed_regions()
