@@ -15,7 +15,7 @@ from infra.reconcile import sync_catalog
 from tenants.audit import Actor
 from tenants.models import Project
 
-SANDBOX_SETTINGS = {"speed": 1000, "dedupe_requests": False}  # the console alone must prevent duplicates
+SANDBOX_SETTINGS = {"speed": 1000}  # no request dedupe in the sandbox (its default, as nova): the console alone
 
 
 def sandbox_region(slug: str = "sandbox-test", **settings: Any) -> Region:

@@ -434,8 +434,8 @@ def create_concurrently(cloud: CloudUnderTest, request: ServerSpec, copies: int 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_creates_with_the_same_request_at_once_make_one_server() -> None:
-    cloud = next(sandbox_cloud(latency_ms=50))
+def test_with_dedupe_two_creates_with_the_same_request_at_once_make_one_server() -> None:
+    cloud = next(sandbox_cloud(latency_ms=50, dedupe_requests=True))
     request = spec(cloud)
     made = create_concurrently(cloud, request)
     assert len(made) == 2 and made[0] == made[1]
@@ -443,8 +443,8 @@ def test_two_creates_with_the_same_request_at_once_make_one_server() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_without_dedupe_the_sandbox_makes_two_like_nova() -> None:
-    cloud = next(sandbox_cloud(dedupe_requests=False))
+def test_by_default_the_sandbox_makes_two_like_nova() -> None:
+    cloud = next(sandbox_cloud())
     made = create_concurrently(cloud, spec(cloud))
     assert len(set(made)) == 2
     ips = {s.addresses[0].ip for s in cloud.driver.list_servers(cloud.project_id)}

@@ -30,9 +30,9 @@ live):
   Defaults are nova's/neutron's/cinder's: 10 instances, 20 cores, 50 GiB RAM, 100 key pairs, 50 ports, …
 - `public_network` / `public_cidr`: the region's external network, where each project's router takes an address
   (default "public", 198.18.0.0/15: the benchmarking range, never routed, room for 130,000 routers).
-- `dedupe_requests` (bool, default true): a create whose request id already has a live server in the project
-  returns that server instead of making a second one (one row lock per project makes two concurrent creates agree).
-  Nova has no such guard; set it false to test that the console alone prevents duplicates.
+- `dedupe_requests` (bool, default false, like nova): true makes a create whose request id already has a live server
+  in the project return that server instead of making a second one (a row lock per project makes two concurrent
+  creates agree). Off by default so that the sandbox never hides a console that would create twice.
 """
 
 from __future__ import annotations

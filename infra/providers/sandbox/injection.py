@@ -49,7 +49,7 @@ class Settings:
     default_quotas: dict[str, int] = field(default_factory=dict)
     public_cidr: str = "198.18.0.0/15"
     public_network: str = "public"
-    dedupe_requests: bool = True
+    dedupe_requests: bool = False
 
     @classmethod
     def parse(cls, name: str, raw: dict[str, Any]) -> Settings:
@@ -71,7 +71,7 @@ class Settings:
             default_quotas={k: int(v) for k, v in (raw.get("default_quotas") or {}).items()},
             public_cidr=str(raw.get("public_cidr") or "198.18.0.0/15"),
             public_network=str(raw.get("public_network") or "public"),
-            dedupe_requests=bool(raw.get("dedupe_requests", True)),
+            dedupe_requests=bool(raw.get("dedupe_requests", False)),
         )
 
     def seconds(self, task: str) -> float:
