@@ -190,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Every region's health (docs/operator.md, Regions); a run left over from a stopped worker is not worth doing.
     "check-regions": {
-        "task": "infra.tasks_health.check_regions",
+        "task": "infra.tasks.check_regions",
         "schedule": 60.0,
         "options": {"expires": 50},
     },

@@ -7,7 +7,6 @@ class InfraConfig(AppConfig):
     verbose_name = _("Infrastructure")
 
     def ready(self) -> None:
-        from infra import tasks_health  # noqa: F401  (the worker registers the region health tasks)
         from infra.actions.regions import register_audit_labels
         from infra.models import Server
         from tenants.resources import register_project_resources

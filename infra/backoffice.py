@@ -3,7 +3,7 @@
 
 Only operators get these pages; anyone else signed in gets 404, as in the rest of the back office
 (`tenants.views.backoffice.operator_required`). Pages read the database only: the health shown is what the last
-check (`infra.tasks_health`) saved, and "Check now" asks a task for a new one.
+check (`infra.tasks.check_regions`) saved, and "Check now" asks a task for a new one.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Operators read the result on the regions page and the launch wizard greys out a region that is DOWN, so the check
 must be cheap and must never hang: every probe runs in its own thread with a time limit. A region that does not
 answer in time is DOWN ("no answer within N s"), whatever its driver would have said later, and one slow or broken
-region never delays the others. Only Celery tasks (`infra.tasks_health`) call this: pages never call a cloud.
+region never delays the others. Only Celery tasks (`infra.tasks`) call this: pages never call a cloud.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import logging
 
 from celery import Task, shared_task
 
-from infra import provisioning
+from infra import health, provisioning
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +62,25 @@ def reconcile_region(region_id: str) -> dict[str, int] | None:
     if region is None:
         return None
     return reconcile.reconcile_region(region)
+
+
+@shared_task(name="infra.tasks.check_regions", ignore_result=True)
+def check_regions() -> dict[str, str]:
+    """Beat: check every region open to tenants, all at once (each with its own time limit); returns slug -> health."""
+    from infra.models import Region
+
+    regions = list(Region.objects.filter(enabled=True).order_by("name"))
+    slugs = {region.pk: region.slug for region in regions}
+    results = health.check_regions(regions, timeout=health.CHECK_TIMEOUT)
+    return {slugs[result.region_id]: str(result.report.health) for result in results}
+
+
+@shared_task(name="infra.tasks.check_region", ignore_result=True)
+def check_region(region_id: str) -> str | None:
+    """Check one region now, enabled or not (an operator asked); None if it no longer exists."""
+    from infra.models import Region
+
+    region = Region.objects.filter(pk=region_id).first()
+    if region is None:
+        return None
+    return str(health.check_region(region, timeout=health.CHECK_TIMEOUT).health)

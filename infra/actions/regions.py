@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from infra.models import Region
 from infra.providers import supports
-from infra.tasks_health import check_region
+from infra.tasks import check_region
 from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
 from tenants.policy import ActionError, Conflict, NotFound

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from infra import health, tasks_health
+from infra import health, tasks
 from infra.models import Region
 from infra.providers.base import Health
 
@@ -88,7 +88,7 @@ def test_the_beat_task_checks_every_enabled_region_and_survives_broken_and_slow_
     Region.objects.filter(pk=closed.pk).update(enabled=False)
 
     started = time.monotonic()
-    result = tasks_health.check_regions()
+    result = tasks.check_regions()
     elapsed = time.monotonic() - started
 
     assert result == {"broken": "down", "down": "down", "slow": "down", "up": "up"}
@@ -104,15 +104,15 @@ def test_the_beat_task_checks_every_enabled_region_and_survives_broken_and_slow_
 def test_the_on_demand_task_checks_one_region_even_a_closed_one():
     region = sandbox(outage=True)
     Region.objects.filter(pk=region.pk).update(enabled=False)
-    assert tasks_health.check_region(str(region.pk)) == "down"
+    assert tasks.check_region(str(region.pk)) == "down"
     region.refresh_from_db()
     assert region.health == Health.DOWN
-    assert tasks_health.check_region("00000000-0000-0000-0000-000000000000") is None
+    assert tasks.check_region("00000000-0000-0000-0000-000000000000") is None
 
 
 def test_beat_runs_the_check_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["check-regions"]
-    assert entry["task"] == "infra.tasks_health.check_regions"
+    assert entry["task"] == "infra.tasks.check_regions"
     assert entry["schedule"] == 60.0
     assert entry["options"]["expires"] < 60
 
@@ -120,7 +120,7 @@ def test_beat_runs_the_check_every_minute():
 def test_a_worker_runs_the_beat_task(celery_worker_process):
     """The worker registers the task (infra's AppConfig imports the module) and checks the regions."""
     region = sandbox(outage=True)
-    tasks_health.check_regions.delay()
+    tasks.check_regions.delay()
     deadline = time.monotonic() + 30
     while Region.objects.get(pk=region.pk).health_checked_at is None:
         assert time.monotonic() < deadline, "the worker did not check the region"
