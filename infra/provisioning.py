@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from console.core import live
 from infra.models import CloudProject, Flavor, Image, Server
 from infra.providers import driver_for
 from infra.providers.base import (
@@ -395,8 +396,6 @@ def _observe(server: Server, observed: CloudServer, polls: int) -> None:
             pending={**server.pending, "polls": polls}, **fields
         )
         if changed and visible:
-            from console.core import live
-
             live.publish(server.project, "server", server.pk)
 
 
@@ -469,8 +468,6 @@ def drive_cloud_project(cloud_project_id: uuid.UUID | str) -> Step:
             **fields,
         )
         record(None, "project.region.ready", project=cp.project, target=cp, after={"region": cp.region.slug})
-        from console.core import live
-
         live.publish(cp.project, "cloud_project", cp.pk)
     return DONE
 
@@ -528,7 +525,5 @@ def push_server_attributes(server_id: uuid.UUID | str, *, attempt: int = 0) -> S
                 :1000
             ]
         )
-        from console.core import live
-
         live.publish(server.project, "server", server.pk)
     return DONE

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.core import live
 from infra.models import CloudProject, Flavor, Image, Region, Server
 from infra.providers import driver_for
 from infra.providers.base import TRANSITIONAL, CloudDriver, CloudError, CloudServer, NotFound, Status
@@ -249,8 +250,6 @@ def _project_vanished(cp: CloudProject) -> None:
         for server in Server.objects.filter(cloud_project=cp).exclude(status=Status.DELETED).select_related("project"):
             server.mark_deleted(message=message)
         record(None, "project.region.vanished", project=cp.project, target=cp, after={"region": cp.region.slug})
-        from console.core import live
-
         live.publish(cp.project, "cloud_project", cp.pk)
 
 

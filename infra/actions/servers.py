@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.core import live
 from infra.models import CloudProject, Flavor, Image, Region, Server
 from infra.providers.base import SETTLED, Status
 from tenants.audit import Actor, record, snapshot
@@ -173,8 +174,6 @@ def create_server(
         target=server,
         after={"name": name, "region": region.slug, "flavor": flavor.name, "image": image.name},
     )
-    from console.core import live
-
     live.publish(project, "server", server.pk)
     _enqueue(server)
     return server
@@ -308,8 +307,6 @@ def rename_server(*, actor: Actor, server: Server, name: str) -> Server:
     Server.objects.filter(pk=server.pk).update(name=name, updated_at=timezone.now())
     server.refresh_from_db()
     record(actor, "server.rename", project=server.project, target=server, before=before, after={"name": name})
-    from console.core import live
-
     live.publish(server.project, "server", server.pk)
     _push_attributes(server)
     return server
@@ -339,8 +336,6 @@ def _set_lock(actor: Actor, server: Server, locked: bool) -> Server:
         before={"locked": not locked},
         after={"locked": locked},
     )
-    from console.core import live
-
     live.publish(server.project, "server", server.pk)
     _push_attributes(server)
     return server
