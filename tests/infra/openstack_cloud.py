@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +37,8 @@ from tests.integration.openstack.cloud import (
     TIMEOUT,
     admin_connection,
     expect_gone,
-    wait_for,
 )
+from tests.integration.openstack.conftest import sweep as harness_sweep
 
 REGION_ID = uuid.UUID("0b5e1a11-0000-4000-8000-00000000057a")  # one fixed id: `driver_for` reuses its driver
 
@@ -171,52 +171,19 @@ def sweep(project_id: str, *, keypair_prefix: str) -> list[str]:
 
 def _sweep(project_id: str, *, keypair_prefix: str) -> list[str]:
     admin = admin_connection()
-    compute, net, identity = admin.compute, admin.network, admin.identity
-    failures: list[str] = []
-
-    def attempt(what: str, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as error:  # keep sweeping; report at the end
-            failures.append(f"{what}: {error}")
-
-    leftovers = project_resources(admin, project_id)
-    for server_id in leftovers.get("servers", []):
-        attempt(f"server {server_id}", lambda server_id=server_id: compute.delete_server(server_id, force=True))
-    for server_id in leftovers.get("servers", []):
-        attempt(f"server {server_id} gone", lambda server_id=server_id: expect_gone(compute.get_server, server_id))
-    for keypair in compute.keypairs():
+    compute, identity = admin.compute, admin.identity
+    _leftovers, failures = harness_sweep(admin, project_id)  # servers, networks, routers, … as the harness does
+    for keypair in compute.keypairs():  # they belong to the service user, not the project
         if keypair.name.startswith(keypair_prefix):
-            attempt(f"key pair {keypair.name}", lambda name=keypair.name: compute.delete_keypair(name))
-    for ip_id in leftovers.get("floating_ips", []):
-        attempt(f"floating IP {ip_id}", lambda ip_id=ip_id: net.delete_ip(ip_id))
-    for router_id in leftovers.get("routers", []):
-        for port in net.ports(device_id=router_id, device_owner="network:router_interface"):
-            attempt(
-                f"router interface {port.id}",
-                lambda router_id=router_id, port_id=port.id: net.remove_interface_from_router(router_id, port=port_id),
-            )
-        attempt(f"router {router_id}", lambda router_id=router_id: net.delete_router(router_id))
-    for kind, delete in [
-        ("ports", net.delete_port),
-        ("subnets", net.delete_subnet),
-        ("networks", net.delete_network),
-    ]:
-        for resource_id in project_resources(admin, project_id).get(kind, []):
-            attempt(f"{kind} {resource_id}", lambda delete=delete, resource_id=resource_id: delete(resource_id))
-    attempt(f"project {project_id}", lambda: identity.delete_project(project_id))
-    # Neutron makes a default security group for each project and keeps it after the project is gone.
-    for group in project_security_groups(admin, project_id):
-        attempt(f"security group {group.id}", lambda group=group: net.delete_security_group(group))
-
-    def empty() -> bool:
-        return not project_resources(admin, project_id)
-
+            try:
+                compute.delete_keypair(keypair.name)
+            except Exception as error:  # keep sweeping; report at the end
+                failures.append(f"key pair {keypair.name}: {error}")
     try:
-        wait_for("the project empty", empty, timeout=60)
+        identity.delete_project(project_id)
         expect_gone(identity.get_project, project_id)
-    except AssertionError as error:
-        failures.append(f"{error}; still there: {project_resources(admin, project_id)}")
+    except Exception as error:
+        failures.append(f"project {project_id}: {error}")
     remaining_keys = [k.name for k in compute.keypairs() if k.name.startswith(keypair_prefix)]
     if remaining_keys:
         failures.append(f"key pairs still there: {remaining_keys}")
