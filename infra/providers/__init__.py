@@ -19,19 +19,20 @@ DRIVERS = {
     "openstack": "infra.providers.openstack.driver:OpenStackDriver",
 }
 
-_cache: dict[tuple[str, str], CloudDriver] = {}
+_cache: dict[str, tuple[str, CloudDriver]] = {}  # region id -> (its settings' digest, its driver)
 _lock = threading.Lock()
 
 
 def driver_for(region: Region) -> CloudDriver:
-    """The region's driver; one per (region, settings) per process, so connections are reused."""
-    key = (str(region.pk), hashlib.sha256(json.dumps(region.settings, sort_keys=True).encode()).hexdigest())
+    """The region's driver, one per region per process, so connections are reused; made anew when the region's
+    settings changed (a new driver replaces the old one: the cache never holds more than one per region)."""
+    digest = hashlib.sha256(json.dumps([region.provider, region.settings], sort_keys=True).encode()).hexdigest()
     with _lock:
-        driver = _cache.get(key)
-        if driver is None:
-            driver = driver_class(region.provider)(region)
-            _cache[key] = driver
-        return driver
+        cached = _cache.get(str(region.pk))
+        if cached is None or cached[0] != digest:
+            cached = (digest, driver_class(region.provider)(region))
+            _cache[str(region.pk)] = cached
+        return cached[1]
 
 
 def driver_class(provider: str) -> type:
