@@ -131,20 +131,46 @@ class Flavor(models.Model):
     vcpus = models.PositiveIntegerField(_("vCPUs"))
     ram_mb = models.PositiveIntegerField(_("RAM (MiB)"))
     disk_gb = models.PositiveIntegerField(_("disk (GiB)"))
+    # Curated by operators (the reconciler never touches these):
     visible = models.BooleanField(_("shown to tenants"), default=True)
+    label = models.CharField(_("label"), max_length=60, blank=True, help_text=_("e.g. General purpose"))
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_default = models.BooleanField(_("default"), default=False)
     synced_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("instance type")
         verbose_name_plural = _("instance types")
-        ordering = ["vcpus", "ram_mb", "name"]
+        ordering = ["position", "vcpus", "ram_mb", "name"]
         constraints = [
             models.UniqueConstraint(fields=["region", "provider_id"], name="infra_flavor_provider_id_unique"),
+            models.UniqueConstraint(
+                fields=["region"],
+                condition=models.Q(is_default=True, deleted_at__isnull=True),
+                name="infra_flavor_one_default_per_region",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_offered(self) -> bool:
+        """Whether tenants see it and may launch with it."""
+        return self.visible and self.deleted_at is None
+
+
+class ImageLogo(models.TextChoices):
+    """The logos an operator can put on an image (each an icon in the sprite: `brand-<value>`, `linux` generic)."""
+
+    UBUNTU = "ubuntu", "Ubuntu"
+    DEBIAN = "debian", "Debian"
+    REDHAT = "redhat", "Red Hat / Rocky / Alma"
+    CENTOS = "centos", "CentOS"
+    FEDORA = "fedora", "Fedora"
+    WINDOWS = "windows", "Windows"
+    LINUX = "linux", _("Other Linux")
 
 
 class Image(models.Model):
@@ -160,17 +186,46 @@ class Image(models.Model):
     min_ram_mb = models.PositiveIntegerField(default=0)
     os_distro = models.CharField(_("operating system"), max_length=50, blank=True)
     os_version = models.CharField(_("version"), max_length=50, blank=True)
+    # Curated by operators (the reconciler never touches these); a blank label shows the cloud's value:
     visible = models.BooleanField(_("shown to tenants"), default=True)
+    label = models.CharField(_("display name"), max_length=100, blank=True)
+    os_label = models.CharField(_("operating system label"), max_length=50, blank=True)
+    version_label = models.CharField(_("version label"), max_length=50, blank=True)
+    logo = models.CharField(_("logo"), max_length=20, choices=ImageLogo.choices, blank=True)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_default = models.BooleanField(_("default"), default=False)
     synced_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("image")
         verbose_name_plural = _("images")
-        ordering = ["name"]
+        ordering = ["position", "name"]
         constraints = [
             models.UniqueConstraint(fields=["region", "provider_id"], name="infra_image_provider_id_unique"),
+            models.UniqueConstraint(
+                fields=["region"],
+                condition=models.Q(is_default=True, deleted_at__isnull=True),
+                name="infra_image_one_default_per_region",
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.name
+
+    @property
+    def shown_os(self) -> str:
+        return self.os_label or self.os_distro
+
+    @property
+    def shown_version(self) -> str:
+        return self.version_label or self.os_version
+
+    @property
+    def is_offered(self) -> bool:
+        """Whether tenants see it and may launch with it."""
+        return self.visible and self.deleted_at is None and self.status == "active"

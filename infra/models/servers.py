@@ -46,7 +46,15 @@ class Server(models.Model):
     image = models.ForeignKey(
         Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("image")
     )
-    keypair_name = models.CharField(_("key pair"), max_length=255, blank=True)
+    keypair = models.ForeignKey(
+        "infra.Keypair",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="servers",
+        verbose_name=_("key pair"),
+    )
+    keypair_name = models.CharField(_("key pair"), max_length=255, blank=True)  # its name in the cloud
     user_data = models.TextField(_("user data"), blank=True)
     network_ids = models.JSONField(default=list, blank=True)
     security_groups = models.JSONField(default=list, blank=True)
