@@ -99,6 +99,7 @@ MENU: tuple[NavSection, ...] = (
         _("Settings"),
         "settings",
         (
+            NavItem(_("Quotas"), "quotas", "gauge"),
             NavItem(_("Organization"), "organization_overview", "building", "organization"),
             NavItem(_("Members"), "members", "users", "organization"),
             NavItem(_("API tokens"), "api_tokens", "key", "organization"),
@@ -111,6 +112,8 @@ MENU: tuple[NavSection, ...] = (
         (
             NavItem(_("Organizations"), "operator_organizations", "building", "operator"),
             NavItem(_("Regions"), "operator_regions", "map-pin", "operator"),
+            NavItem(_("Catalog"), "operator_catalog", "category", "operator"),
+            NavItem(_("Quota requests"), "operator_quota_requests", "inbox", "operator"),
             NavItem(_("Usage review"), "operator_usage", "report-analytics", "operator"),
         ),
         operators_only=True,

@@ -7,11 +7,12 @@ class InfraConfig(AppConfig):
     verbose_name = _("Infrastructure")
 
     def ready(self) -> None:
-        from infra.actions.regions import register_audit_labels
+        from infra.actions import catalog, keypairs, quotas, regions
         from infra.models import Server
         from tenants.resources import register_project_resources
 
-        register_audit_labels()  # region actions' labels on the activity pages
+        for actions in (regions, catalog, keypairs, quotas):
+            actions.register_audit_labels()  # their labels on the activity pages
 
         # A project cannot be deleted while it holds servers (deleted ones stay as rows, for audit and billing).
         register_project_resources(

@@ -162,13 +162,11 @@ class Flavor(models.Model):
 
 
 class ImageLogo(models.TextChoices):
-    """The logos an operator can put on an image (each an icon in the sprite: `brand-<value>`, `linux` generic)."""
+    """The logos an operator can put on an image: the sprite's `brand-<value>` icons, and a generic one (`linux`)."""
 
     UBUNTU = "ubuntu", "Ubuntu"
     DEBIAN = "debian", "Debian"
-    REDHAT = "redhat", "Red Hat / Rocky / Alma"
-    CENTOS = "centos", "CentOS"
-    FEDORA = "fedora", "Fedora"
+    REDHAT = "redhat", "Red Hat, Rocky, Alma, CentOS"
     WINDOWS = "windows", "Windows"
     LINUX = "linux", _("Other Linux")
 

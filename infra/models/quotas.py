@@ -21,12 +21,13 @@ UNLIMITED = -1
 
 
 class Resource(models.TextChoices):
-    """What a quota limits; the values are the fields of `QuotaLimits` and of `infra.providers.base.Quotas`."""
+    """What a quota limits; the values are fields of `infra.providers.base.Quotas`. (Not key pairs: they are a
+    user's, not a region's; in a cloud they all belong to the console's service user, whose limit the console lifts,
+    and the console caps them per user and project itself.)"""
 
     INSTANCES = "instances", _("Instances")
     CORES = "cores", _("vCPUs")
     RAM_MB = "ram_mb", _("RAM (MiB)")
-    KEY_PAIRS = "key_pairs", _("Key pairs")
     NETWORKS = "networks", _("Networks")
     SUBNETS = "subnets", _("Subnets")
     ROUTERS = "routers", _("Routers")
@@ -44,7 +45,6 @@ OPENSTACK_DEFAULTS = {
     "instances": 10,
     "cores": 20,
     "ram_mb": 51200,
-    "key_pairs": 100,
     "networks": 100,
     "subnets": 100,
     "routers": 10,
@@ -94,6 +94,7 @@ class ProjectQuota(models.Model):
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="project_quotas")
     updated_at = models.DateTimeField(auto_now=True)
     pushed_at = models.DateTimeField(_("last pushed to the cloud"), null=True, blank=True)
+    push_error = models.CharField(_("push error"), max_length=500, blank=True)
 
     objects = ProjectQuotaQuerySet.as_manager()
 

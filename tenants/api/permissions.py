@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from tenants.models import ApiToken
+from tenants.policy import NotFound
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -22,3 +23,17 @@ class SessionOnly(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return request.user.is_authenticated and not isinstance(request.auth, ApiToken)
+
+
+class OperatorOnly(BasePermission):
+    """Operators' endpoints (catalog curation, quotas, quota requests): an operator signed in, or an operator's API
+    token with an admin or owner ceiling. Anyone else gets 404, as the back office's pages answer."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user.is_authenticated and user.is_operator):
+            raise NotFound()
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        if token is not None and token.role not in ("admin", "owner"):
+            raise NotFound()
+        return True

@@ -1,13 +1,12 @@
 """/api/v1/… endpoints, the OpenAPI schema (/api/schema/) and its interactive docs (/api/docs/), mounted at /api/
-by console/urls.py. Unknown /api/ addresses answer a JSON 404 (`console.urls` routes them last)."""
+in the `api` namespace by console/urls.py (with the other apps' endpoints). Unknown /api/ addresses answer a JSON
+404 (`console.urls` routes them last)."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from tenants.api import views
 from tenants.api.docs import ApiDocsView
-
-app_name = "api"
 
 org = "v1/organizations/<uuid:organization_id>/"
 

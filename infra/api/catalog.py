@@ -1,0 +1,5 @@
+"""API endpoints: catalog."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

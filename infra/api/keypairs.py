@@ -1,0 +1,5 @@
+"""API endpoints: keypairs."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""API endpoints: quotas."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

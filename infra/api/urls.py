@@ -1,0 +1,5 @@
+"""infra's /api/v1/… routes (mounted by console/urls.py in the `api` namespace, beside tenants.api.urls)."""
+
+from infra.api import catalog, keypairs, quotas
+
+urlpatterns = [*catalog.urlpatterns, *keypairs.urlpatterns, *quotas.urlpatterns]

@@ -1,0 +1,11 @@
+"""infra's console pages, one module per feature (tenant pages under /o/<org>/<project>/…, operators' under
+/operators/…)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("infra.urls_backoffice")),
+    path("", include("infra.urls_catalog")),
+    path("", include("infra.urls_keypairs")),
+    path("", include("infra.urls_quotas")),
+]

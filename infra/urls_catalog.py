@@ -1,0 +1,5 @@
+"""The catalog pages (tenant and operator)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""The keypairs pages (tenant and operator)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
