@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.core import live
-from infra.models import CloudProject, Flavor, Image, Region, Server
+from infra.models import CloudProject, Flavor, Image, Keypair, Region, Server
 from infra.providers.base import SETTLED, Status
 from tenants.audit import Actor, record, snapshot
 from tenants.models import Project, Role
@@ -108,6 +108,12 @@ def _ensure_offered(flavor: Flavor | None = None, image: Image | None = None, *,
         )
 
 
+def _ensure_own_keypair(actor: Actor, project: Project, keypair: Keypair) -> None:
+    """A launch uses one of the launching user's own key pairs in this project (key pairs are per user)."""
+    if keypair.project_id != project.pk or keypair.user_id != actor.user.pk or keypair.deleted_at is not None:
+        raise ActionError(_("Choose one of your own key pairs in this project."))
+
+
 # --- create --------------------------------------------------------------------------------------------------------
 
 
@@ -120,7 +126,7 @@ def create_server(
     name: str,
     flavor: Flavor,
     image: Image,
-    keypair_name: str = "",
+    keypair: Keypair | None = None,
     user_data: str = "",
     network_ids: Iterable[str] = (),
     security_groups: Iterable[str] = (),
@@ -152,6 +158,8 @@ def create_server(
         )
     if len(user_data.encode()) > USER_DATA_MAX_BYTES:
         raise ActionError(_("User data is limited to 64 KiB."))
+    if keypair is not None:
+        _ensure_own_keypair(actor, project, keypair)
     server = Server.objects.create(
         project=project,
         region=region,
@@ -159,7 +167,8 @@ def create_server(
         name=name,
         flavor=flavor,
         image=image,
-        keypair_name=keypair_name,
+        keypair=keypair,
+        keypair_name=keypair.cloud_name if keypair is not None else "",
         user_data=user_data,
         network_ids=list(network_ids),
         security_groups=list(security_groups),
