@@ -32,7 +32,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from console.core import live
-from infra.models import CloudProject, Flavor, Image, Server
+from infra import quotas
+from infra.models import CloudProject, Flavor, Image, ProjectQuota, Server
 from infra.providers import driver_for
 from infra.providers.base import (
     Address,
@@ -40,6 +41,7 @@ from infra.providers.base import (
     CloudServer,
     NotFound,
     ProjectSpec,
+    Quotas,
     ServerAction,
     ServerSpec,
     Status,
@@ -469,7 +471,15 @@ def drive_cloud_project(cloud_project_id: uuid.UUID | str) -> Step:
         )
         record(None, "project.region.ready", project=cp.project, target=cp, after={"region": cp.region.slug})
         live.publish(cp.project, "cloud_project", cp.pk)
+        _enqueue_quota_push(cp)
     return DONE
+
+
+def _enqueue_quota_push(cp: CloudProject) -> None:
+    from infra import tasks
+
+    pk = str(cp.pk)
+    transaction.on_commit(lambda: tasks.push_quotas.delay(pk), robust=True)
 
 
 def _cloud_project_failed(cp: CloudProject, token: uuid.UUID, error: CloudError) -> Step:
@@ -526,4 +536,29 @@ def push_server_attributes(server_id: uuid.UUID | str, *, attempt: int = 0) -> S
             ]
         )
         live.publish(server.project, "server", server.pk)
+    return DONE
+
+
+# --- quotas ----------------------------------------------------------------------------------------------------------
+
+
+def push_quotas(cloud_project_id: uuid.UUID | str, *, attempt: int = 0) -> Step:
+    """Make the cloud project's limits what the console says (the project's own, else the region's defaults).
+    Key pairs are not limited in the cloud: they all belong to the console's service user, and the console caps them
+    itself. Desired state: pushing twice changes nothing. A refusal (e.g. a limit below what the cloud counts in
+    use) is kept on the quota row for operators to see."""
+    cp = CloudProject.objects.select_related("project", "region").filter(pk=cloud_project_id).first()
+    if cp is None or not cp.is_usable or cp.deleted_at is not None:
+        return DONE  # a project being set up gets its limits when it is ready
+    limits = quotas.limits(cp.project, cp.region)
+    try:
+        driver_for(cp.region).set_quotas(cp.provider_id, Quotas(**limits, key_pairs=-1))
+    except CloudError as error:
+        if not error.permanent and attempt + 1 < max_attempts():
+            return Step(retry_in=backoff(attempt + 1))
+        message = _("The cloud refused the limits: %(reason)s") % {"reason": error.message}
+        ProjectQuota.objects.filter(project=cp.project, region=cp.region).update(push_error=message[:500])
+        return DONE
+    row = quotas.quota_row(cp.project, cp.region)
+    ProjectQuota.objects.filter(pk=row.pk).update(pushed_at=timezone.now(), push_error="")
     return DONE

@@ -84,3 +84,26 @@ def check_region(region_id: str) -> str | None:
     if region is None:
         return None
     return str(health.check_region(region, timeout=health.CHECK_TIMEOUT).health)
+
+
+@shared_task(bind=True, name="infra.tasks.push_quotas", acks_late=True, max_retries=None)
+def push_quotas(self: Task, cloud_project_id: str) -> None:
+    """Make a cloud project's limits what the console says (its project's quotas in that region)."""
+    _again(self, provisioning.push_quotas(cloud_project_id, attempt=self.request.retries))
+
+
+@shared_task(name="infra.tasks.push_region_quotas")
+def push_region_quotas(region_id: str) -> int:
+    """Push the limits of every usable cloud project in a region (its defaults changed); returns how many."""
+    from infra.models import CloudProject
+
+    ids = [
+        str(pk)
+        for pk in CloudProject.objects.live()
+        .filter(region_id=region_id, status=CloudProject.Status.ACTIVE)
+        .exclude(provider_id="")
+        .values_list("pk", flat=True)
+    ]
+    for pk in ids:
+        push_quotas.delay(pk)
+    return len(ids)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.core import live
-from infra.models import CloudProject, Flavor, Image, Keypair, Region, Server
+from infra import quotas
+from infra.models import CloudProject, Flavor, Image, Keypair, Region, Resource, Server
 from infra.providers.base import SETTLED, Status
 from tenants.audit import Actor, record, snapshot
 from tenants.models import Project, Role
@@ -160,6 +161,7 @@ def create_server(
         raise ActionError(_("User data is limited to 64 KiB."))
     if keypair is not None:
         _ensure_own_keypair(actor, project, keypair)
+    quotas.ensure_within(project, region, quotas.server_needs(flavor))
     server = Server.objects.create(
         project=project,
         region=region,
@@ -234,6 +236,14 @@ def resize_server(*, actor: Actor, server: Server, flavor: Flavor) -> Server:
             _("%(flavor)s has a smaller disk (%(disk)s GiB) than the instance (%(has)s GiB): disks cannot shrink.")
             % {"flavor": flavor.name, "disk": flavor.disk_gb, "has": server.flavor.disk_gb}
         )
+    quotas.ensure_within(
+        server.project,
+        server.region,
+        {
+            Resource.CORES: flavor.vcpus - server.flavor.vcpus,
+            Resource.RAM_MB: flavor.ram_mb - server.flavor.ram_mb,
+        },
+    )
     return _begin(
         actor,
         server,
