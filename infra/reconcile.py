@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,13 +75,16 @@ def reconcile_region(region: Region) -> dict[str, int] | None:
 
 
 def sync_catalog(region: Region, driver: CloudDriver | None = None) -> None:
-    """Mirror the region's flavors and images (new ones appear; ones gone from the cloud are marked deleted)."""
+    """Mirror the region's flavors and images: new ones appear (hidden from no one, placed after the others), ones
+    gone from the cloud are marked deleted and lose `is_default`. Only the cloud's fields are written: what operators
+    curate (visible, label, position, is_default, os_label, version_label, logo) is never overwritten."""
     driver = driver or driver_for(region)
     now = timezone.now()
     flavors, images = driver.list_flavors(), driver.list_images()
     with transaction.atomic():
+        next_position = _next_position(Flavor, region)
         for flavor in flavors:
-            Flavor.objects.update_or_create(
+            _, created = Flavor.objects.update_or_create(
                 region=region,
                 provider_id=flavor.id,
                 defaults={
@@ -92,29 +95,47 @@ def sync_catalog(region: Region, driver: CloudDriver | None = None) -> None:
                     "synced_at": now,
                     "deleted_at": None,
                 },
-            )
-        Flavor.objects.filter(region=region, deleted_at__isnull=True).exclude(
-            provider_id__in=[f.id for f in flavors]
-        ).update(deleted_at=now)
-        for image in images:
-            Image.objects.update_or_create(
-                region=region,
-                provider_id=image.id,
-                defaults={
-                    "name": image.name,
-                    "status": image.status,
-                    "size_bytes": image.size_bytes,
-                    "min_disk_gb": image.min_disk_gb,
-                    "min_ram_mb": image.min_ram_mb,
-                    "os_distro": image.os_distro,
-                    "os_version": image.os_version,
+                create_defaults={
+                    "name": flavor.name,
+                    "vcpus": flavor.vcpus,
+                    "ram_mb": flavor.ram_mb,
+                    "disk_gb": flavor.disk_gb,
                     "synced_at": now,
-                    "deleted_at": None,
+                    "position": next_position,
                 },
             )
+            next_position += created
+        Flavor.objects.filter(region=region, deleted_at__isnull=True).exclude(
+            provider_id__in=[f.id for f in flavors]
+        ).update(deleted_at=now, is_default=False)
+        next_position = _next_position(Image, region)
+        for image in images:
+            cloud_fields = {
+                "name": image.name,
+                "status": image.status,
+                "size_bytes": image.size_bytes,
+                "min_disk_gb": image.min_disk_gb,
+                "min_ram_mb": image.min_ram_mb,
+                "os_distro": image.os_distro,
+                "os_version": image.os_version,
+                "synced_at": now,
+            }
+            _, created = Image.objects.update_or_create(
+                region=region,
+                provider_id=image.id,
+                defaults={**cloud_fields, "deleted_at": None},
+                create_defaults={**cloud_fields, "position": next_position},
+            )
+            next_position += created
         Image.objects.filter(region=region, deleted_at__isnull=True).exclude(
             provider_id__in=[i.id for i in images]
-        ).update(deleted_at=now)
+        ).update(deleted_at=now, is_default=False)
+
+
+def _next_position(model: type[Flavor] | type[Image], region: Region) -> int:
+    """The position after the region's last item: a new flavor or image goes to the end of the operators' order."""
+    last = model.objects.filter(region=region).aggregate(last=Max("position"))["last"]
+    return 1 if last is None else last + 1
 
 
 def reconcile_project(cp: CloudProject, driver: CloudDriver) -> dict[str, int]:

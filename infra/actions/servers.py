@@ -97,13 +97,11 @@ def _begin(
 
 def _ensure_offered(flavor: Flavor | None = None, image: Image | None = None, *, region: Region) -> None:
     """The flavor and image are the region's, not deleted in the cloud, and shown to tenants."""
-    if flavor is not None and (flavor.region_id != region.pk or flavor.deleted_at is not None or not flavor.visible):
+    if flavor is not None and (flavor.region_id != region.pk or not flavor.is_offered):
         raise ActionError(
             _("The instance type %(name)s is not offered in %(region)s.") % {"name": flavor.name, "region": region.name}
         )
-    if image is not None and (
-        image.region_id != region.pk or image.deleted_at is not None or not image.visible or image.status != "active"
-    ):
+    if image is not None and (image.region_id != region.pk or not image.is_offered):
         raise ActionError(
             _("The image %(name)s is not available in %(region)s.") % {"name": image.name, "region": region.name}
         )

@@ -121,6 +121,21 @@ class CloudProject(models.Model):
         return self.status == self.Status.ACTIVE and bool(self.provider_id)
 
 
+class CatalogQuerySet(models.QuerySet):
+    """Flavors or images: `live()` still in the cloud, `offered()` what tenants see and may launch with."""
+
+    def live(self) -> CatalogQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def offered(self) -> CatalogQuerySet:
+        return self.live().filter(visible=True)
+
+
+class ImageQuerySet(CatalogQuerySet):
+    def offered(self) -> ImageQuerySet:
+        return super().offered().filter(status="active")
+
+
 class Flavor(models.Model):
     """A region's instance type, mirrored from the cloud by the reconciler."""
 
@@ -139,6 +154,8 @@ class Flavor(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CatalogQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("instance type")
         verbose_name_plural = _("instance types")
@@ -156,6 +173,10 @@ class Flavor(models.Model):
         return self.name
 
     @property
+    def ram_gib(self) -> float:
+        return self.ram_mb / 1024
+
+    @property
     def is_offered(self) -> bool:
         """Whether tenants see it and may launch with it."""
         return self.visible and self.deleted_at is None
@@ -169,6 +190,23 @@ class ImageLogo(models.TextChoices):
     REDHAT = "redhat", "Red Hat, Rocky, Alma, CentOS"
     WINDOWS = "windows", "Windows"
     LINUX = "linux", _("Other Linux")
+
+
+# The cloud's `os_distro` (glance's property, lower-cased) -> the logo shown when the operator has chosen none.
+DISTRO_LOGOS = {
+    "ubuntu": ImageLogo.UBUNTU,
+    "debian": ImageLogo.DEBIAN,
+    "rhel": ImageLogo.REDHAT,
+    "redhat": ImageLogo.REDHAT,
+    "centos": ImageLogo.REDHAT,
+    "rocky": ImageLogo.REDHAT,
+    "almalinux": ImageLogo.REDHAT,
+    "alma": ImageLogo.REDHAT,
+    "fedora": ImageLogo.REDHAT,
+    "oraclelinux": ImageLogo.REDHAT,
+    "windows": ImageLogo.WINDOWS,
+}
+LINUX_DISTROS = ("linux", "arch", "opensuse", "sles", "suse", "alpine", "gentoo", "freebsd", "cirros", "coreos")
 
 
 class Image(models.Model):
@@ -194,6 +232,8 @@ class Image(models.Model):
     is_default = models.BooleanField(_("default"), default=False)
     synced_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("image")
@@ -222,6 +262,25 @@ class Image(models.Model):
     @property
     def shown_version(self) -> str:
         return self.version_label or self.os_version
+
+    @property
+    def suggested_logo(self) -> str:
+        """The logo its `os_distro` suggests ("" when it suggests none): what is shown until an operator picks one."""
+        distro = (self.os_distro or "").strip().lower()
+        if not distro:
+            return ""
+        if distro in DISTRO_LOGOS:
+            return DISTRO_LOGOS[distro]
+        if distro.startswith("win"):
+            return ImageLogo.WINDOWS
+        if distro.startswith(LINUX_DISTROS):
+            return ImageLogo.LINUX
+        return ""
+
+    @property
+    def shown_logo(self) -> str:
+        """The operator's logo, else the suggested one ("" for none)."""
+        return self.logo or self.suggested_logo
 
     @property
     def is_offered(self) -> bool:
