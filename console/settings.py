@@ -328,6 +328,9 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Haneul <no-reply@haneul.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The console's public address, for links in mail sent outside a request (notifications, from a worker).
+_SITE_DEFAULT = f"{'https' if HTTPS else 'http'}://{(ALLOWED_HOSTS or ['localhost'])[0].lstrip('.')}"
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000" if DEBUG else _SITE_DEFAULT).rstrip("/")
 
 # --- API ------------------------------------------------------------------------------------------
 # /api/v1/ (tenants/api/): personal API tokens (`Authorization: Bearer hnl_…`) or the console's session (with CSRF).
