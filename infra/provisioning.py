@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from console.core import live
 from infra import quotas
-from infra.models import CloudProject, Flavor, Image, ProjectQuota, Server
+from infra.models import CloudProject, Flavor, Image, Keypair, ProjectQuota, Region, Server
 from infra.providers import driver_for
 from infra.providers.base import (
     Address,
@@ -46,6 +46,7 @@ from infra.providers.base import (
     ServerSpec,
     Status,
 )
+from infra.providers.base import Conflict as CloudConflict
 from tenants.audit import record
 
 logger = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def _request(server: Server, driver: Any, project_id: str, op: str) -> str | Non
         if found is not None:
             logger.info("server %s: adopting %s made by an earlier attempt", server.pk, found.id)
             return found.id
+        ensure_cloud_keypair(server, driver, project_id)
         created = driver.create_server(project_id, _spec(server))
         return created.id
     if op == "delete":
@@ -562,3 +564,99 @@ def push_quotas(cloud_project_id: uuid.UUID | str, *, attempt: int = 0) -> Step:
     row = quotas.quota_row(cp.project, cp.region)
     ProjectQuota.objects.filter(pk=row.pk).update(pushed_at=timezone.now(), push_error="")
     return DONE
+
+
+# --- key pairs -------------------------------------------------------------------------------------------------------
+
+KEYPAIR_PREFIX = "hn-"
+
+
+def ensure_cloud_keypair(server: Server, driver: Any, project_id: str) -> None:
+    """Before a server's cloud create: its key pair exists in the region's cloud under its cloud name (`hn-<uuid>`;
+    one that already exists is fine). The region is recorded first, so a delete always knows where to look."""
+    if server.keypair_id is None:
+        return
+    region_id = str(server.region_id)
+    with transaction.atomic():
+        keypair = Keypair.objects.select_for_update().filter(pk=server.keypair_id).first()
+        if keypair is None:
+            return
+        if region_id not in keypair.cloud_regions:
+            keypair.cloud_regions = [*keypair.cloud_regions, region_id]
+            keypair.save(update_fields=["cloud_regions"])
+    try:
+        driver.create_keypair(project_id, keypair.cloud_name, keypair.public_key)
+    except CloudConflict:  # made by an earlier attempt, or for another server with the same key pair: fine
+        logger.info("key pair %s: already in region %s", keypair.pk, region_id)
+
+
+def _forget_region(keypair: Keypair, region_id: str) -> None:
+    with transaction.atomic():
+        row = Keypair.objects.select_for_update().get(pk=keypair.pk)
+        row.cloud_regions = [r for r in row.cloud_regions if r != region_id]
+        row.save(update_fields=["cloud_regions"])
+
+
+def _keypair_calls_project(region: Region, keypair: Keypair) -> CloudProject | None:
+    """A cloud project to call the region in: the key pair's own project's, else any ready one (key pairs belong
+    to the console's service user, whatever the project)."""
+    ready = CloudProject.objects.live().filter(region=region, status=CloudProject.Status.ACTIVE).exclude(provider_id="")
+    return ready.filter(project_id=keypair.project_id).first() or ready.order_by("created_at").first()
+
+
+def delete_cloud_keypair(keypair_id: uuid.UUID | str, *, attempt: int = 0) -> Step:
+    """Remove a deleted key pair from every region's cloud it reached (missing there is fine). Transient errors are
+    retried with backoff; what is still left after that (a region that stays down) the reconciler sweeps later."""
+    keypair = Keypair.objects.filter(pk=keypair_id, deleted_at__isnull=False).first()
+    if keypair is None:
+        return DONE
+    again = False
+    for region_id in list(keypair.cloud_regions):
+        region = Region.objects.filter(pk=region_id).first()
+        cloud_project = _keypair_calls_project(region, keypair) if region is not None else None
+        if cloud_project is None:
+            _forget_region(keypair, region_id)  # no region, or no project to call it in: nothing can be there
+            continue
+        try:
+            driver_for(region).delete_keypair(cloud_project.provider_id, keypair.cloud_name)
+        except NotFound:
+            pass
+        except CloudError as error:
+            logger.warning("key pair %s: not deleted in region %s: %s", keypair.pk, region.slug, error)
+            again = again or not error.permanent
+            continue
+        _forget_region(keypair, region_id)
+    if again and attempt + 1 < max_attempts():
+        return Step(retry_in=backoff(attempt + 1))
+    return DONE
+
+
+def sweep_keypairs(region: Region, driver: Any) -> int:
+    """The reconciler's sweep: delete the region's cloud key pairs named `hn-<uuid>` whose console key pair is
+    deleted (a delete task gave up while the region was down). A key pair an instance being created still waits
+    for is left alone. Returns how many were deleted."""
+    caller = (
+        CloudProject.objects.live()
+        .filter(region=region, status=CloudProject.Status.ACTIVE)
+        .exclude(provider_id="")
+        .order_by("created_at")
+        .first()
+    )
+    if caller is None:
+        return 0
+    ids = []
+    for found in driver.list_keypairs(caller.provider_id):
+        if found.name.startswith(KEYPAIR_PREFIX):
+            try:
+                ids.append(uuid.UUID(found.name[len(KEYPAIR_PREFIX) :]))
+            except ValueError:
+                continue
+    gone = Keypair.objects.filter(pk__in=ids, deleted_at__isnull=False).exclude(
+        servers__status__in=(Status.PENDING, Status.CREATING)
+    )
+    swept = 0
+    for keypair in gone:
+        driver.delete_keypair(caller.provider_id, keypair.cloud_name)
+        _forget_region(keypair, str(region.pk))
+        swept += 1
+    return swept

@@ -27,7 +27,7 @@ from console.core import live
 from infra.models import CloudProject, Flavor, Image, Region, Server
 from infra.providers import driver_for
 from infra.providers.base import TRANSITIONAL, CloudDriver, CloudError, CloudServer, NotFound, Status
-from infra.provisioning import addresses_json, flavor_for, observed_fields
+from infra.provisioning import addresses_json, flavor_for, observed_fields, sweep_keypairs
 from tenants.audit import record
 
 logger = logging.getLogger(__name__)
@@ -70,8 +70,20 @@ def reconcile_region(region: Region) -> dict[str, int] | None:
                     counts[key] += value
             except CloudError as error:
                 logger.warning("region %s, project %s: not reconciled: %s", region.slug, cp.provider_id, error)
+        _sweep_keypairs(region, driver)
         Region.objects.filter(pk=region.pk).update(synced_at=timezone.now())
         return counts
+
+
+def _sweep_keypairs(region: Region, driver: CloudDriver) -> None:
+    """Deleted key pairs a delete task could not remove from the region (it was down) go now."""
+    try:
+        swept = sweep_keypairs(region, driver)
+    except CloudError as error:
+        logger.warning("region %s: key pairs not swept: %s", region.slug, error)
+        return
+    if swept:
+        logger.info("region %s: %s deleted key pairs removed from the cloud", region.slug, swept)
 
 
 def sync_catalog(region: Region, driver: CloudDriver | None = None) -> None:

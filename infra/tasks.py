@@ -107,3 +107,9 @@ def push_region_quotas(region_id: str) -> int:
     for pk in ids:
         push_quotas.delay(pk)
     return len(ids)
+
+
+@shared_task(bind=True, name="infra.tasks.delete_cloud_keypair", acks_late=True, max_retries=None)
+def delete_cloud_keypair(self: Task, keypair_id: str) -> None:
+    """Remove a deleted key pair from every region's cloud it reached (retrying a region that does not answer)."""
+    _again(self, provisioning.delete_cloud_keypair(keypair_id, attempt=self.request.retries))
