@@ -22,7 +22,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from infra.models import ProjectQuota, Region, RegionQuotaDefaults, Resource, Server
+from infra.models import CloudProject, ProjectQuota, Region, RegionQuotaDefaults, Resource, Server
 from infra.models.quotas import OPENSTACK_DEFAULTS, UNLIMITED
 from tenants.models import Project
 from tenants.policy import ActionError
@@ -231,9 +231,11 @@ __all__ = [
     "OPENSTACK_DEFAULTS",
     "OverQuota",
     "QuotaLine",
+    "RegionQuotas",
     "ensure_within",
     "limits",
     "lines",
+    "overview",
     "quota_row",
     "region_defaults",
     "register_usage",
@@ -241,3 +243,55 @@ __all__ = [
     "shortfall",
     "usage",
 ]
+
+
+@dataclass(frozen=True)
+class RegionQuotas:
+    region: Region
+    lines: list[QuotaLine]
+    pushed_at: object = None
+    push_error: str = ""
+
+    @property
+    def compute(self) -> list[QuotaLine]:
+        return [line for line in self.lines if line.resource in COMPUTE]
+
+    @property
+    def others(self) -> list[QuotaLine]:
+        return [line for line in self.lines if line.resource not in COMPUTE]
+
+
+def overview(project: Project, resources: Iterable[Resource] = tuple(Resource)) -> list[RegionQuotas]:
+    """The project's quotas in each region it uses (has a cloud project in), by region name."""
+    regions = [
+        cp.region
+        for cp in CloudProject.objects.live().filter(project=project).select_related("region").order_by("region__name")
+    ]
+    rows = {row.region_id: row for row in ProjectQuota.objects.filter(project=project)}
+    found = []
+    for region in regions:
+        row = rows.get(region.pk)
+        limit = limits(project, region, row) if row is not None else _defaults_only(region)
+        used = usage(project, region)
+        found.append(
+            RegionQuotas(
+                region=region,
+                lines=[
+                    QuotaLine(
+                        resource=Resource(resource),
+                        used=used.get(resource, 0),
+                        limit=limit[resource],
+                        custom=row is not None and getattr(row, resource) is not None,
+                    )
+                    for resource in resources
+                ],
+                pushed_at=row.pushed_at if row is not None else None,
+                push_error=row.push_error if row is not None else "",
+            )
+        )
+    return found
+
+
+def _defaults_only(region: Region) -> dict[str, int]:
+    defaults = region_defaults(region)
+    return {resource: getattr(defaults, resource) for resource in Resource.values}
