@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tenants.urls_account")),
     path("", include("tenants.urls_backoffice")),
     path("", include("infra.urls")),
+    path("", include("tenants.urls_notifications")),
     path("", include("tenants.urls")),
     path("o/<slug:org_slug>/<slug:project_slug>/", views.project_overview, name="project_overview"),
     re_path(r"^api/", api_not_found),  # after every API route: unknown /api/ addresses answer a JSON 404

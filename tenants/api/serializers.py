@@ -16,6 +16,7 @@ from tenants.models import (
     AuditEvent,
     Invitation,
     Membership,
+    Notification,
     Organization,
     Project,
     Role,
@@ -245,3 +246,22 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
     def get_label(self, event: AuditEvent) -> str:
         return action_label(event.action)
+
+
+# Notifications ---------------------------------------------------------------------------------------------------
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    organization = serializers.UUIDField(source="organization_id", read_only=True, allow_null=True)
+    project = serializers.UUIDField(source="project_id", read_only=True, allow_null=True)
+    url = serializers.CharField(read_only=True, help_text=_("Where it leads: a path in the console, or empty."))
+    kind = serializers.CharField(read_only=True, help_text=_("What happened, e.g. quota_request.approved."))
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "organization", "project", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationsReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(read_only=True, help_text=_("How many notifications were unread."))

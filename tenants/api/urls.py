@@ -14,6 +14,13 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
     path("v1/me/", views.MeView.as_view(), name="me"),
+    path("v1/me/notifications/", views.NotificationListView.as_view(), name="notifications"),
+    path("v1/me/notifications/read-all/", views.NotificationReadAllView.as_view(), name="notifications_read_all"),
+    path(
+        "v1/me/notifications/<uuid:notification_id>/read/",
+        views.NotificationReadView.as_view(),
+        name="notification_read",
+    ),
     path("v1/organizations/", views.OrganizationListView.as_view(), name="organizations"),
     path(org, views.OrganizationDetailView.as_view(), name="organization"),
     path(f"{org}projects/", views.ProjectListView.as_view(), name="projects"),

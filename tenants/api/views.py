@@ -10,14 +10,14 @@ from allauth.mfa.models import Authenticator
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tenants import actions
+from tenants import actions, notify
 from tenants.api import serializers as s
 from tenants.api.idempotency import idempotent
 from tenants.api.pagination import CursorPagination
@@ -30,7 +30,7 @@ from tenants.api.scope import (
     project_scope,
     request_token,
 )
-from tenants.models import ApiToken, AuditEvent, Invitation, Membership, Organization, Project, Role
+from tenants.models import ApiToken, AuditEvent, Invitation, Membership, Notification, Organization, Project, Role
 from tenants.policy import NotFound
 
 NO_CONTENT = {204: OpenApiResponse(description="Done; no body.")}
@@ -458,3 +458,65 @@ class ActivityView(generics.ListAPIView):
     @extend_schema(summary="The organization's activity log, newest first (owners, admins)")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+# Notifications ---------------------------------------------------------------------------------------------------
+
+
+def _token_organization(request: Request) -> uuid.UUID | None:
+    """An API token sees only its organisation's notifications; a session, all the user's."""
+    token = request_token(request)
+    return token.organization_id if token is not None else None
+
+
+def own_notifications(request: Request) -> QuerySet[Notification]:
+    rows = Notification.objects.filter(user=request.user)
+    organization_id = _token_organization(request)
+    if organization_id is not None:
+        rows = rows.filter(organization_id=organization_id)
+    return rows
+
+
+class NotificationPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+@extend_schema(tags=["notifications"])
+class NotificationListView(generics.ListAPIView):
+    serializer_class = s.NotificationSerializer
+    pagination_class = NotificationPagination
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        rows = own_notifications(self.request)
+        if self.request.query_params.get("unread", "").lower() in ("true", "1", "yes"):
+            rows = rows.unread()
+        return rows
+
+    @extend_schema(
+        summary="Your notifications, newest first (with a token: its organization's only)",
+        parameters=[OpenApiParameter("unread", bool, description="Only the unread ones.")],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+@extend_schema(tags=["notifications"])
+class NotificationReadView(APIView):
+    @extend_schema(summary="Mark one of your notifications read", request=None, responses=s.NotificationSerializer)
+    def post(self, request: Request, notification_id: uuid.UUID) -> Response:
+        notification = notify.mark_read(request.user, notification_id, organization_id=_token_organization(request))
+        if notification is None:
+            raise NotFound()
+        return Response(s.NotificationSerializer(notification).data)
+
+
+@extend_schema(tags=["notifications"])
+class NotificationReadAllView(APIView):
+    @extend_schema(
+        summary="Mark all your notifications read (with a token: its organization's)",
+        request=None,
+        responses=s.NotificationsReadSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        count = notify.mark_all_read(request.user, organization_id=_token_organization(request))
+        return Response(s.NotificationsReadSerializer({"marked": count}).data)
