@@ -71,10 +71,7 @@ def usage(project: Project, region: Region) -> dict[str, int]:
 
 def region_defaults(region: Region) -> RegionQuotaDefaults:
     """The region's default limits (made, with OpenStack's defaults, the first time they are asked for)."""
-    defaults = getattr(region, "_quota_defaults", None)
-    if defaults is None:
-        defaults, _created = RegionQuotaDefaults.objects.get_or_create(region=region)
-        region._quota_defaults = defaults
+    defaults, _created = RegionQuotaDefaults.objects.get_or_create(region=region)
     return defaults
 
 
