@@ -139,10 +139,13 @@ def test_email_is_sent_once_after_commit_in_the_recipients_language_with_an_abso
 def test_nothing_is_kept_announced_or_sent_when_the_transaction_rolls_back(
     tenant_a: Tenant, note_templates: Path, django_capture_on_commit_callbacks, celery_eager
 ) -> None:  # type: ignore[no-untyped-def]
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            send(tenant_a.owner)
-            raise RuntimeError("the action failed after notifying")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        send(tenant_a.owner)
+        raise RuntimeError("the action failed after notifying")
     assert callbacks == []  # neither the live event nor the e-mail task
     assert not Notification.objects.exists()
     assert not mail.outbox
