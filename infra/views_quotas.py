@@ -8,6 +8,7 @@ import uuid
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -68,8 +69,10 @@ def project_quotas(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
     form = QuotaRequestForm(request.POST or None, regions=regions, initial=initial)
     status = 200
     if request.method == "POST":
-        if not can_request:
-            refuse(request, ActionError(_("Your role does not allow asking for more quota.")))
+        if not scope.can_operate:
+            raise PermissionDenied(_("Your role does not allow asking for more quota."))
+        if not regions:
+            messages.error(request, _("This project does not use any region yet."))
             return redirect(_quotas_url(scope))
         if form.is_valid():
             region = next(r for r in regions if r.slug == form.cleaned_data["region"])
