@@ -125,7 +125,7 @@ class CatalogTable(Table):
     position = tables.TemplateColumn(
         template_name="infra/catalog/_col_order.html",
         verbose_name=gettext_lazy("Order"),
-        order_by=("deleted_at", "position", "name"),
+        order_by=("position", "name"),
         attrs=NARROW,
     )
     visible = tables.TemplateColumn(

@@ -7,9 +7,11 @@ operators' order.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from infra.models import Flavor, Image, Region
+
+LIVE_FIRST = F("deleted_at").asc(nulls_first=True)
 
 
 def open_regions() -> QuerySet[Region]:
@@ -39,9 +41,9 @@ def default_image(region: Region) -> Image | None:
 
 def all_flavors(region: Region) -> QuerySet[Flavor]:
     """Every instance type of the region (operators: hidden and deleted ones too), live ones first, in order."""
-    return Flavor.objects.filter(region=region).order_by("deleted_at", "position", "vcpus", "ram_mb", "name")
+    return Flavor.objects.filter(region=region).order_by(LIVE_FIRST, "position", "vcpus", "ram_mb", "name")
 
 
 def all_images(region: Region) -> QuerySet[Image]:
     """Every image of the region (operators: hidden and deleted ones too), live ones first, in order."""
-    return Image.objects.filter(region=region).order_by("deleted_at", "position", "name")
+    return Image.objects.filter(region=region).order_by(LIVE_FIRST, "position", "name")
