@@ -126,14 +126,14 @@ def test_a_pasted_private_key_is_refused_with_a_message_that_asks_for_the_pub_fi
 
 @pytest.mark.filterwarnings("ignore:SSH DSA key support is deprecated")
 def test_dsa_keys_are_refused_with_the_reason():
-    private = dsa.generate_private_key(key_size=1024)
+    private = dsa.generate_private_key(key_size=1024)  # noqa: S505 (a weak key, to be refused)
     line = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     message = refused(line.decode())
     assert "DSA" in message and "Ed25519" in message
 
 
 def test_rsa_keys_outside_2048_to_16384_bits_are_refused():
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     line = small.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
     assert "1024" in refused(line) and "2048" in refused(line)
     # A key longer than 16384 bits, built by hand (making a real one takes minutes): n of 16392 bits.
