@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_safe
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from console.core import live
+from infra import quotas
 from tenants import feed
 from tenants.api.errors import error_body
 from tenants.models import Invitation, Membership
@@ -54,6 +55,7 @@ def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
         "feed_size": feed.FEED_SIZE,
         "activity_url": activity_url,
         "live_url": live.socket_path(scope.project),
+        "quota_regions": quotas.overview(scope.project, quotas.COMPUTE),
     }
     return render(request, "console/project_overview.html", context)
 

@@ -87,6 +87,10 @@ class QuotaRequestTable(Table):
     empty_icon = "inbox"
     empty_title = gettext_lazy("No quota requests")
     empty_description = gettext_lazy("Requests tenants send from their Quotas page wait here for a decision.")
+    filtered_empty_title = gettext_lazy("No requests here")
+    filtered_empty_description = gettext_lazy(
+        "Nothing matches these filters. The queue shows pending requests: choose another status to see decided ones."
+    )
 
     def render_created_at(self, record: QuotaRequest) -> str:
         return format_html(
