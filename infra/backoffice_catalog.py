@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -186,8 +187,12 @@ class ImageTable(CatalogTable):
         empty_values=(),
     )
     size_bytes = tables.Column(verbose_name=gettext_lazy("Size"), attrs=NUMBER, order_by=("size_bytes", "name"))
-    min_disk_gb = tables.Column(verbose_name=gettext_lazy("Min. disk"), attrs=NUMBER)
-    min_ram_mb = tables.Column(verbose_name=gettext_lazy("Min. RAM"), attrs=NUMBER)
+    minimum = tables.Column(
+        verbose_name=gettext_lazy("Needs at least"),
+        empty_values=(),
+        order_by=("min_disk_gb", "min_ram_mb", "name"),
+        attrs=NUMBER,
+    )
     status = tables.TemplateColumn(
         template_name="infra/catalog/_col_image_status.html", verbose_name=gettext_lazy("Status")
     )
@@ -203,8 +208,7 @@ class ImageTable(CatalogTable):
             "name",
             "os",
             "size_bytes",
-            "min_disk_gb",
-            "min_ram_mb",
+            "minimum",
             "status",
             "visible",
             "is_default",
@@ -214,11 +218,12 @@ class ImageTable(CatalogTable):
     def render_size_bytes(self, value: int) -> str:
         return filesizeformat(value) if value else "—"
 
-    def render_min_disk_gb(self, value: int) -> str:
-        return _("%(n)s GiB") % {"n": intcomma(value)} if value else "—"
-
-    def render_min_ram_mb(self, value: int) -> str:
-        return format_ram(value) if value else "—"
+    def render_minimum(self, record: Image) -> str:
+        if not (record.min_disk_gb or record.min_ram_mb):
+            return "—"
+        disk = _("%(n)s GiB disk") % {"n": intcomma(record.min_disk_gb)} if record.min_disk_gb else ""
+        ram = _("%(ram)s RAM") % {"ram": format_ram(record.min_ram_mb)} if record.min_ram_mb else ""
+        return format_html('{}<div class="text-secondary small">{}</div>', disk, ram)
 
 
 # Pages ---------------------------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class ImageSerializer(serializers.ModelSerializer):
         source="display_name", help_text="The display name (the cloud's name unless labelled)."
     )
     cloud_name = serializers.CharField(source="name", help_text="The image's name in the cloud.")
-    os = serializers.CharField(source="shown_os", help_text="The operating system shown.")
+    os = serializers.CharField(source="os_name", help_text="The operating system shown, e.g. Ubuntu.")
     version = serializers.CharField(source="shown_version", help_text="The operating system's version shown.")
     logo = serializers.CharField(source="shown_logo", help_text="ubuntu, debian, redhat, windows, linux, or blank.")
     is_default = serializers.BooleanField(help_text="The region's default image.")

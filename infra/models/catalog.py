@@ -206,6 +206,26 @@ DISTRO_LOGOS = {
     "oraclelinux": ImageLogo.REDHAT,
     "windows": ImageLogo.WINDOWS,
 }
+# The cloud's `os_distro` as people write it (glance's values are lower-case codes).
+DISTRO_NAMES = {
+    "ubuntu": "Ubuntu",
+    "debian": "Debian",
+    "rhel": "Red Hat Enterprise Linux",
+    "redhat": "Red Hat Enterprise Linux",
+    "centos": "CentOS",
+    "rocky": "Rocky Linux",
+    "almalinux": "AlmaLinux",
+    "alma": "AlmaLinux",
+    "fedora": "Fedora",
+    "oraclelinux": "Oracle Linux",
+    "windows": "Windows",
+    "opensuse": "openSUSE",
+    "sles": "SUSE Linux Enterprise",
+    "arch": "Arch Linux",
+    "alpine": "Alpine Linux",
+    "freebsd": "FreeBSD",
+    "cirros": "CirrOS",
+}
 LINUX_DISTROS = ("linux", "arch", "opensuse", "sles", "suse", "alpine", "gentoo", "freebsd", "cirros", "coreos")
 
 
@@ -262,6 +282,13 @@ class Image(models.Model):
     @property
     def shown_version(self) -> str:
         return self.version_label or self.os_version
+
+    @property
+    def os_name(self) -> str:
+        """The operating system as tenants read it: the operator's label, else the cloud's value written out."""
+        if self.os_label:
+            return self.os_label
+        return DISTRO_NAMES.get((self.os_distro or "").strip().lower(), self.os_distro)
 
     @property
     def suggested_logo(self) -> str:

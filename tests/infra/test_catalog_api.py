@@ -71,7 +71,7 @@ def test_tenants_get_only_offered_items_in_order(tenant_a, region):
 
     images = results(client.get(reverse("api:region_images", args=[region.slug])))
     assert images[0]["name"] == "Windows" and images[0]["cloud_name"] == "Windows Server 2022"
-    assert images[0]["logo"] == "windows" and images[0]["os"] == "windows"
+    assert images[0]["logo"] == "windows" and images[0]["os"] == "Windows"
     assert {row["cloud_name"] for row in images} == {"Windows Server 2022", "Ubuntu 24.04 LTS", "Ubuntu 22.04 LTS"}
 
 
