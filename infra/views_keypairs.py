@@ -127,6 +127,10 @@ class KeypairTable(Table):
         if not scope.can(Role.MEMBER):
             exclude.append("actions")
         super().__init__(*args, exclude=exclude, **kwargs)
+        if "actions" not in exclude:  # a header for screen readers only, as in the console's other tables
+            self.columns["actions"].column.verbose_name = format_html(
+                '<span class="visually-hidden">{}</span>', _("Actions")
+            )
 
     def render_name(self, record: Keypair) -> str:
         url = _url("keypair", self.scope, keypair_id=record.pk)
@@ -284,7 +288,6 @@ class GenerateForm(forms.Form):
             (keys.RSA, gettext_lazy("RSA 4096 bits: for older systems that lack Ed25519")),
         ],
         initial=keys.ED25519,
-        widget=forms.RadioSelect,
     )
     # One key pair per form shown: a resent form (a reload of the page that offers the private key, a double click)
     # generates nothing more. The private key is never kept, so the page cannot redirect and offer it afterwards.
