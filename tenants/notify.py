@@ -2,15 +2,16 @@
 
     from tenants.notify import notify
 
+    # in an action, e.g. an operator approving a quota increase request (in its transaction):
+    project = quota_request.project
     notify(
-        request.requester,
+        quota_request.requested_by,
         kind="quota_request.approved",
-        subject_template="infra/notifications/quota_approved_subject.txt",
-        body_template="infra/notifications/quota_approved_body.txt",
-        context={"request": request, "reason": reason},
-        organization=request.project.organization,
-        project=request.project,
-        url=reverse("quotas", kwargs={"org_slug": org.slug, "project_slug": project.slug}),
+        subject_template="infra/quotas/notify_decided_subject.txt",  # one line: "Quota increase approved"
+        body_template="infra/quotas/notify_decided_body.txt",  # plain text, may use {{ recipient }}
+        context={"quota_request": quota_request, "reason": quota_request.decision_reason},
+        project=project,  # organization is then the project's
+        url=reverse("quotas", kwargs={"org_slug": project.organization.slug, "project_slug": project.slug}),
     )
 
 The subject and body are rendered once, in the recipient's language and time zone (their profile's choice, else
@@ -35,7 +36,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -71,6 +73,12 @@ def recipient_locale(user: User) -> Iterator[None]:
         yield
 
 
+def render_text(template_name: str, context: Mapping[str, Any]) -> str:
+    """A plain-text template rendered without HTML escaping: the text is stored, and escaped where it is shown."""
+    template = get_template(template_name).template
+    return template.render(Context(dict(context), autoescape=False))
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -90,8 +98,9 @@ def notify(
     """Tell `user` something in the console (and by e-mail unless `email=False`); see the module's docstring.
 
     `subject_template` renders the title (one line; whitespace is folded, cut at 200 characters), `body_template`
-    the message (plain text, may be empty). Both get `context` plus `recipient` (the user). `url` is a local path
-    ("/o/studio/main/quotas/") that opening the notification leads to; the e-mail links to it made absolute.
+    the message (plain text, may be empty), both without HTML escaping (pages escape what they show), with
+    `context` plus `recipient` (the user). `url` is a local path ("/o/studio/main/quotas/") that opening the
+    notification leads to; the e-mail links to it made absolute.
     `kind` names what happened ("quota_request.approved"): for filtering and for code, never shown.
     """
     if url and not is_local_path(url):
@@ -100,8 +109,8 @@ def notify(
         organization = project.organization
     values = {**context, "recipient": user}
     with recipient_locale(user):
-        title = _one_line(render_to_string(subject_template, values))[:TITLE_LENGTH]
-        body = render_to_string(body_template, values).strip()
+        title = _one_line(render_text(subject_template, values))[:TITLE_LENGTH]
+        body = render_text(body_template, values).strip()
     notification = Notification.objects.create(
         user=user, organization=organization, project=project, kind=kind, title=title, body=body, url=url
     )

@@ -93,6 +93,14 @@ def test_text_is_written_in_each_recipients_language_and_time_zone(tenant_a: Ten
     assert (to_korean.kind, to_korean.url, to_korean.read_at) == ("test.happened", "/o/studio-a/", None)
 
 
+def test_text_is_stored_as_written_and_escaped_once_where_shown(tenant_a: Tenant, note_templates: Path) -> None:
+    note = send(tenant_a.owner, name="O'Brien <b>&</b>")
+    assert note.title == "Project: O'Brien <b>&</b>"
+    page = tenant_a.client("owner").get(reverse("notifications")).content.decode()
+    assert "Project: O&#x27;Brien &lt;b&gt;&amp;&lt;/b&gt;" in page
+    assert "<b>&</b>" not in page and "&amp;#x27;" not in page
+
+
 def test_a_recipient_without_a_chosen_language_gets_the_site_default(tenant_a: Tenant, note_templates: Path) -> None:
     undecided = choose(tenant_a.viewer)
     with translation.override("ko"):
