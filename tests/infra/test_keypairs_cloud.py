@@ -52,9 +52,7 @@ def launch(tenant: Tenant, region: Region, keypair: Keypair, name: str) -> Serve
 def delete_in_clouds(keypair: Keypair) -> None:
     """What the task does after the delete commits, one step at a time (each retry counts an attempt)."""
     attempts = iter(range(1000))
-    run_steps(
-        lambda: provisioning.delete_cloud_keypair(keypair.pk, attempt=next(attempts)), timeout=60, max_wait=0.05
-    )
+    run_steps(lambda: provisioning.delete_cloud_keypair(keypair.pk, attempt=next(attempts)), timeout=60, max_wait=0.05)
 
 
 @pytest.fixture
