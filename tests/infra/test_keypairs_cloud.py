@@ -164,3 +164,22 @@ def test_a_transient_error_creating_the_cloud_key_pair_retries_the_servers_creat
     )
     server = launch(tenant_a, region, keypair, "retried")
     assert server.status == Status.ACTIVE, server.error_message
+
+
+def test_the_task_sent_after_the_delete_removes_the_key_pair_from_the_cloud(
+    tenant_a, django_capture_on_commit_callbacks
+):
+    from infra import tasks
+
+    region = sandbox_region()
+    cp = activate(tenant_a.project, region, Actor(tenant_a.admin))
+    keypair = keypair_actions.import_keypair(
+        actor=Actor(tenant_a.member), project=tenant_a.project, name="k", public_key=keys.generate()[0].openssh
+    )
+    assert launch(tenant_a, region, keypair, "uses-key").status == Status.ACTIVE
+    assert keypair.cloud_name in cloud_keypairs(region, cp.provider_id)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        keypair_actions.delete_keypair(actor=Actor(tenant_a.member), keypair=keypair)
+    assert any("delete_keypair" in callback.__qualname__ for callback in callbacks)  # sent after commit
+    tasks.delete_cloud_keypair.apply(args=[str(keypair.pk)]).get()
+    assert keypair.cloud_name not in cloud_keypairs(region, cp.provider_id)
