@@ -29,6 +29,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import format_lazy
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -228,18 +230,25 @@ class ImportForm(forms.Form):
                 "spellcheck": "false",
                 "autocomplete": "off",
                 "placeholder": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… you@laptop",
+                "translate": "no",  # a key, never text to translate
             }
         ),
-        help_text=gettext_lazy(
-            "The contents of your .pub file, e.g. ~/.ssh/id_ed25519.pub: Ed25519, RSA (2048 bits or more) or ECDSA. "
-            "Never paste a private key."
+        help_text=format_lazy(
+            gettext_lazy(
+                "The contents of your public key file, e.g. {file}: Ed25519, RSA (2048 bits or more) or ECDSA. "
+                "Never paste a private key."
+            ),
+            file=mark_safe('<code translate="no">~/.ssh/id_ed25519.pub</code>'),
         ),
     )
     name = forms.CharField(
         label=gettext_lazy("Name"),
         max_length=actions.NAME_MAX,
         required=False,
-        help_text=gettext_lazy("Left blank, it is taken from the key's comment (e.g. you@laptop → you-laptop)."),
+        help_text=format_lazy(
+            gettext_lazy("Left blank, it is taken from the key's comment (e.g. {example})."),
+            example=mark_safe('<code translate="no">you@laptop → you-laptop</code>'),
+        ),
     )
 
 

@@ -40,11 +40,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from console.views import server_error
-from infra.models import CloudProject, Region
+from infra.models import CloudProject, Flavor, Image, Keypair, QuotaRequest, Region
 from infra.providers.base import Health
 from tenants import actions
 from tenants.audit import Actor
-from tenants.models import ApiToken, Invitation, Membership, Organization, Project, Role, User
+from tenants.models import ApiToken, Invitation, Membership, Notification, Organization, Project, Role, User
 from tests.conftest import PASSWORD
 from tests.harness.processes import OUTPUT_DIR
 from tests.harness.urlwalk import Route, build, routes
@@ -60,6 +60,8 @@ NOT_PAGES: dict[str, str] = {
     "account_confirm_login_code": "login by code is off",
     "account_request_reauthentication_code": "login by code is off",
     "account_confirm_reauthentication_code": "login by code is off",
+    "notification_open": "marks the notification read and redirects to what it is about",
+    "operator_catalog": "redirects to the first region's catalog (operator_catalog_flavors is the page)",
 }
 
 # Route prefixes that are not pages: the REST API answers JSON (tested in tests/tenants/api/).
@@ -105,6 +107,31 @@ ALLOWED_WORDS = frozenset(
         "Store",
         "Play",  # "Google Play"
         "ms",  # milliseconds: a unit symbol, the same in Korean ("12 ms")
+        # units and the names of resources, algorithms and systems, written so in Korean consoles too
+        "RAM",
+        "vCPU",
+        "vCPUs",
+        "GiB",
+        "MiB",
+        "KiB",
+        "SSH",
+        "OpenSSH",
+        "Ed25519",
+        "RSA",
+        "ECDSA",
+        "P",  # the curves P-256, P-384, P-521
+        "FIDO",
+        "PEM",
+        "Ubuntu",
+        "Debian",
+        "Red",  # "Red Hat"
+        "Hat",
+        "Rocky",
+        "Alma",
+        "CentOS",
+        "Windows",
+        "Linux",
+        "macOS",
     }
 )
 
@@ -255,6 +282,11 @@ class World:
     region: Region
     openstack_region: Region
     api_token: ApiToken
+    quota_request: QuotaRequest
+    flavor: Flavor
+    image: Image
+    keypair: Keypair
+    notification: Notification
     confirmation_key: str
     reset_uid: str
     reset_key: str
@@ -354,6 +386,65 @@ def build_world() -> World:
         health_checked_at=timezone.now() - timedelta(minutes=3),
     )
 
+    # A pending quota increase request of the project, and a rejected one (the requests table, the queue).
+    quota_request = QuotaRequest.objects.create(
+        project=project,
+        region=region,
+        resource="cores",
+        current_limit=20,
+        requested_limit=64,
+        reason="월드 보스 이벤트 준비",
+        requested_by=owner,
+    )
+    QuotaRequest.objects.create(
+        project=project,
+        region=region,
+        resource="instances",
+        current_limit=10,
+        requested_limit=50,
+        reason="신규 서버 증설",
+        requested_by=owner,
+        status=QuotaRequest.Status.REJECTED,
+        decided_by=operator,
+        decided_at=timezone.now(),
+        decision_reason="요금 미납",
+    )
+
+    # The region's catalog (one instance type, one image), a key pair of the owner, a notification for the owner.
+    flavor = Flavor.objects.create(
+        region=region, provider_id="kr-flavor-1", name="g1.small", vcpus=2, ram_mb=4096, disk_gb=40, label="범용"
+    )
+    image = Image.objects.create(
+        region=region,
+        provider_id="kr-image-1",
+        name="ubuntu-24.04",
+        status="active",
+        size_bytes=2 * 1024**3,
+        min_disk_gb=10,
+        os_distro="ubuntu",
+        os_version="24.04",
+        label="우분투 24.04",
+    )
+    keypair = Keypair.objects.create(
+        project=project,
+        user=owner,
+        name="노트북",
+        public_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGe1kAUWK3rP2wgZ2X3mYc1uY6vJbH1qL6p0fNQzKkBz",
+        key_type=Keypair.Type.ED25519,
+        bits=256,
+        fingerprint="SHA256:Y2hlY2tzdW0tb2YtdGhlLWtvcmVhbi13YWxrZXIta2V5",
+        comment="",
+    )
+    notification = Notification.objects.create(
+        user=owner,
+        organization=organization,
+        project=project,
+        kind="quota_request.approved",
+        title="할당량 증설 승인: 인스턴스",
+        body="요청하신 할당량이 승인되었습니다.",
+        url=f"/o/{organization.slug}/{project.slug}/quotas/",
+    )
+
     return World(
         owner=owner,
         member=member,
@@ -367,6 +458,11 @@ def build_world() -> World:
         region=region,
         openstack_region=openstack_region,
         api_token=api_token,
+        quota_request=quota_request,
+        flavor=flavor,
+        image=image,
+        keypair=keypair,
+        notification=notification,
         confirmation_key=EmailConfirmationHMAC(address).key,
         reset_uid=user_pk_to_url_str(owner),
         reset_key=default_token_generator.make_token(owner),
@@ -385,6 +481,10 @@ def build_world() -> World:
             "seoul-openstack",
             "kr-cloud-0001",
             "haneul-seoul",
+            "g1.small",
+            "ubuntu-24.04",
+            "ubuntu",
+            keypair.public_key,
         ],
     )
 
@@ -401,6 +501,12 @@ def url_values(world: World, route: Route) -> dict[str, object]:
         "uidb36": world.reset_uid,
         "token_id": world.api_token.pk,
         "region_slug": world.region.slug,
+        "request_id": world.quota_request.pk,
+        "project_id": world.project.pk,
+        "item_id": world.image.pk if "image" in route.name else world.flavor.pk,
+        "op": "hide",
+        "keypair_id": world.keypair.pk,
+        "notification_id": world.notification.pk,
     }
     if route.name == "account_confirm_email":
         values["key"] = world.confirmation_key
@@ -525,6 +631,9 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     walk.get(operator, "operator", openstack_region)
     walk.get(operator, "operator", openstack_region, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="region-health")
     walk.get(operator, "operator", reverse("operator_regions") + "?q=zzz-nothing&sort=-health")
+    # Quotas: the queue with decided requests, an empty search; a viewer's quotas page (no request form).
+    walk.get(operator, "operator", reverse("operator_quota_requests") + "?status=rejected")
+    walk.get(operator, "operator", reverse("operator_quota_requests") + "?q=zzz-nothing")
 
     # A pending invitation on the dashboard of the person invited.
     newcomer = signed_in(User.objects.get(email="newcomer@haneul-studio.example.com"))
@@ -535,7 +644,15 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     walk.get(guest, "anonymous", "/invitations/no-such-token/")
     # A viewer's pages (read-only forms, no buttons) and the 403 page.
     viewer = signed_in(world.member)
-    for suffix in ("", "-/members/", "-/settings/", "-/activity/", "starfall/", "starfall/settings/"):
+    for suffix in (
+        "",
+        "-/members/",
+        "-/settings/",
+        "-/activity/",
+        "starfall/",
+        "starfall/settings/",
+        "starfall/quotas/",
+    ):
         walk.get(viewer, "viewer", f"/o/{org}/{suffix}")
     # 404 pages, a form sent without its CSRF token (an expired page), the 500 page.
     walk.get(owner, "owner", "/o/no-such-organization/")
