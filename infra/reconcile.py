@@ -19,12 +19,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.core import live
-from infra.models import CloudProject, Flavor, Image, Region, Server
+from infra.models import CloudProject, Flavor, Image, ProjectQuota, Region, Server
 from infra.providers import driver_for
 from infra.providers.base import TRANSITIONAL, CloudDriver, CloudError, CloudServer, NotFound, Status
 from infra.provisioning import addresses_json, flavor_for, observed_fields, sweep_keypairs
@@ -304,6 +304,33 @@ def redrive_stuck() -> int:
     )
     for pk in project_ids:
         tasks.drive_cloud_project.delay(str(pk))
-    if server_ids or project_ids:
-        logger.warning("re-drove %s servers and %s cloud projects", len(server_ids), len(project_ids))
-    return len(server_ids) + len(project_ids)
+    quota_ids = [str(pk) for pk in unpushed_quotas(cutoff)[:1000]]
+    for pk in quota_ids:
+        tasks.push_quotas.delay(pk)
+    if server_ids or project_ids or quota_ids:
+        logger.warning(
+            "re-drove %s servers, %s cloud projects and %s quota pushes",
+            len(server_ids),
+            len(project_ids),
+            len(quota_ids),
+        )
+    return len(server_ids) + len(project_ids) + len(quota_ids)
+
+
+def unpushed_quotas(cutoff: Any) -> Any:
+    """Ids of ready cloud projects whose limits changed (their own, or their region's defaults) before `cutoff` and
+    were not pushed since, or never were: their push task was lost. A push the cloud refused is not retried here (it
+    is shown to operators; their next change pushes again)."""
+    same = {"project": OuterRef("project"), "region": OuterRef("region")}
+    stale = ProjectQuota.objects.filter(**same, push_error="", updated_at__lt=cutoff).filter(
+        Q(pushed_at__isnull=True)
+        | Q(pushed_at__lt=F("updated_at"))
+        | Q(pushed_at__lt=F("region__quota_defaults__updated_at"))
+    )
+    return (
+        CloudProject.objects.live()
+        .filter(status=CloudProject.Status.ACTIVE, updated_at__lt=cutoff)
+        .exclude(provider_id="")
+        .filter(~Exists(ProjectQuota.objects.filter(**same)) | Exists(stale))
+        .values_list("pk", flat=True)
+    )

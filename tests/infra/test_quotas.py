@@ -202,3 +202,24 @@ def test_usage_lines_show_used_and_limit(sandbox, active_a, tenant_a):
     assert lines[Resource.CORES].used == small.vcpus
     assert lines[Resource.RAM_MB].used == small.ram_mb
     assert lines[Resource.INSTANCES].percent == 10
+
+
+def test_a_lost_quota_push_is_found_again_until_it_is_done(sandbox, active_a, tenant_a, operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from infra.reconcile import unpushed_quotas
+
+    later = timezone.now() + timedelta(minutes=5)
+    cloud_project = CloudProject.objects.get(project=tenant_a.project, region=sandbox)
+    assert list(unpushed_quotas(later)) == [cloud_project.pk]  # activated, its first push not done yet
+    provisioning.push_quotas(cloud_project.pk)
+    assert list(unpushed_quotas(later)) == []
+    set_limits(operator, tenant_a.project, sandbox, instances=12)  # its task lost: nothing pushed it
+    assert list(unpushed_quotas(later)) == [cloud_project.pk]
+    assert list(unpushed_quotas(timezone.now() - timedelta(minutes=5))) == []  # not before the task had its chance
+    provisioning.push_quotas(cloud_project.pk)
+    assert list(unpushed_quotas(later)) == []
+    quota_actions.set_region_quota_defaults(actor=Actor(operator, operator=True), region=sandbox, limits={"cores": 30})
+    assert list(unpushed_quotas(later)) == [cloud_project.pk]  # the region's defaults changed after the last push
