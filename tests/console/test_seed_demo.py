@@ -6,7 +6,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from infra.models import Region
+from infra.models import Flavor, Region
 from tenants.models import Membership, Organization, Project, Role, User
 from tests.integration.openstack.cloud import CLOUD as OPENSTACK_CLOUD
 from tests.integration.openstack.cloud import CLOUDS_YAML
@@ -151,3 +151,21 @@ def check_local_openstack_seeded(output: str) -> None:
     counts = region_counts()
     run_seed()
     assert region_counts() == counts
+
+
+def test_seed_demo_chooses_a_default_instance_type_and_image_and_pushes_the_demo_projects_quotas():
+    from infra import catalog
+    from infra.models import ProjectQuota
+
+    run_seed()
+    region = Region.objects.get(slug="sandbox")
+    flavor, image = catalog.default_flavor(region), catalog.default_image(region)
+    assert flavor is not None and flavor.disk_gb > 0
+    assert image is not None and image.os_distro == "ubuntu"
+    assert ProjectQuota.objects.get(region=region, project__slug="starfall-online").pushed_at is not None
+    # an operator's choice is kept
+    other = catalog.offered_flavors(region).exclude(pk=flavor.pk).first()
+    Flavor.objects.filter(region=region).update(is_default=False)
+    Flavor.objects.filter(pk=other.pk).update(is_default=True)
+    run_seed()
+    assert catalog.default_flavor(region) == other

@@ -18,7 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import translation
 
-from infra import health, provisioning
+from infra import catalog, health, provisioning
+from infra.actions import catalog as catalog_actions
 from infra.actions import projects as project_actions
 from infra.models import CloudProject
 from infra.region_setup import RegionSetup, RegionSetupError, ensure_local_openstack_region, ensure_sandbox_region
@@ -99,11 +100,29 @@ def seed_activations(regions: list[RegionSetup]) -> list[str]:
                 lines.append(f"  {project.name} not set up in {region.slug}: {error.message}")
                 continue
         provisioning.drive_cloud_project(cloud_project.pk)
+        provisioning.push_quotas(cloud_project.pk)
         cloud_project.refresh_from_db()
         state = cloud_project.get_status_display()
         detail = f" ({cloud_project.error_message})" if cloud_project.error_message else ""
         lines.append(f"  {project.name} in {region.slug}: {state}{detail}")
     return lines
+
+
+def seed_catalog_defaults(regions: list[RegionSetup]) -> None:
+    """A default instance type and image in each region that has none yet, as an operator would choose: the
+    smallest instance type with a disk, and the newest Ubuntu (else the first image offered)."""
+    operator = Actor(User.objects.get(email="operator@haneul.localhost"), via="seed", operator=True)
+    for setup in regions:
+        region = setup.region
+        if catalog.default_flavor(region) is None:
+            flavor = catalog.offered_flavors(region).filter(disk_gb__gt=0).order_by("vcpus", "ram_mb", "name").first()
+            if flavor is not None:
+                catalog_actions.set_default(actor=operator, item=flavor)
+        if catalog.default_image(region) is None:
+            images = catalog.offered_images(region)
+            image = images.filter(os_distro="ubuntu").order_by("-os_version", "name").first() or images.first()
+            if image is not None:
+                catalog_actions.set_default(actor=operator, item=image)
 
 
 def _user(email: str, name: str, password: str, *, is_staff: bool = False) -> User:
@@ -139,5 +158,6 @@ class Command(BaseCommand):
             )
         if skipped:
             self.stdout.write(self.style.WARNING(skipped))
+        seed_catalog_defaults(regions)
         for line in seed_activations(regions):
             self.stdout.write(line)
