@@ -88,7 +88,9 @@ def test_permanent_error_puts_the_server_in_error_with_the_clouds_message(region
         set_region_settings(region, faults=[{"op": "create_server", "error": "invalid", "times": 1}])
         server = drive(new_server(tenant_a, region))
     else:  # a key pair the cloud does not have: nova answers 400
-        server = drive(new_server(tenant_a, region, keypair_name="no-such-key-pair"))
+        server = new_server(tenant_a, region)
+        Server.objects.filter(pk=server.pk).update(keypair_name="no-such-key-pair")
+        server = drive(server)
     assert server.status == Status.ERROR
     assert server.error_message.startswith("Could not create the instance: ")
     assert len(server.error_message) > len("Could not create the instance: ")
