@@ -245,6 +245,6 @@ def test_rows_whose_task_was_lost_are_driven_again(tenant_a, settings):
     settings.INFRA_REDRIVE_AFTER = 3600
     assert reconcile.redrive_stuck() == 0  # not stuck yet
     settings.INFRA_REDRIVE_AFTER = 0
-    assert reconcile.redrive_stuck() == 1
+    assert reconcile.redrive_stuck() == 2  # the server, and its project's quotas (their push was lost the same way)
     server = drive(server)  # what the re-enqueued task does
     assert server.status == Status.ACTIVE
