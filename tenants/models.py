@@ -48,6 +48,10 @@ class UserManager(BaseUserManager["User"]):
         extra.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **extra)
 
+    def operators(self) -> models.QuerySet[User]:
+        """Active staff users in the operators group (`User.is_operator`)."""
+        return self.filter(is_active=True, is_staff=True, groups__name=settings.OPERATORS_GROUP)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an e-mail address. Operators are staff users in the operators group."""

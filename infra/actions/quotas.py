@@ -19,7 +19,7 @@ from infra.models import CloudProject, ProjectQuota, QuotaRequest, Region, Regio
 from infra.models.quotas import UNLIMITED
 from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
-from tenants.models import Project, Role
+from tenants.models import Project, Role, User
 from tenants.notify import notify
 from tenants.policy import ActionError, Conflict, NotAllowed, NotFound, Operation, authorize
 
@@ -211,7 +211,24 @@ def request_quota(
         target=request,
         after={"region": region.slug, "resource": resource, "current_limit": current, "requested_limit": wanted},
     )
+    _tell_operators(request)
     return request
+
+
+def _tell_operators(request: QuotaRequest) -> None:
+    """Every operator sees a new request in the console (the bell); the queue is where they decide. No e-mail: a
+    team of operators would get one each for every request."""
+    url = reverse("operator_quota_request", kwargs={"request_id": request.pk})
+    for operator in User.objects.operators().exclude(pk=request.requested_by_id):
+        notify(
+            operator,
+            kind="quota_request.created",
+            subject_template="infra/email/quota_request_created_subject.txt",
+            body_template="infra/email/quota_request_created_message.txt",
+            context={"request": request, "project": request.project, "organization": request.project.organization},
+            url=url,
+            email=False,
+        )
 
 
 def _pending(request: QuotaRequest) -> QuotaRequest:

@@ -328,3 +328,16 @@ def test_api_operator_approves_and_rejects(client, operator, sandbox, active_a, 
     )
     assert patched.status_code == 200, patched.json()
     assert quotas.limits(tenant_b.project, sandbox)["cores"] == 64
+
+
+def test_operators_see_a_new_request_in_the_console_without_an_email(
+    sandbox, active_a, tenant_a, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = ask(tenant_a, sandbox)
+    notification = Notification.objects.get(kind="quota_request.created")
+    assert notification.user == operator
+    assert notification.url == reverse("operator_quota_request", args=[request.pk])
+    assert tenant_a.organization.name in notification.title
+    assert not Notification.objects.filter(user=tenant_a.member).exists()
+    assert mail.outbox == []
