@@ -5,11 +5,28 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from infra.models import CloudProject, Region
 from tenants.audit import Actor, record
+from tenants.audit_labels import register_actions
 from tenants.models import Project, Role
 from tenants.policy import ActionError, Conflict, NotFound, Operation, authorize
+
+
+def register_audit_labels() -> None:
+    """The activity pages' labels of a project's regions (called from InfraConfig.ready; tenants owns the group)."""
+    register_actions(
+        "project",
+        gettext_lazy("Projects"),
+        {
+            "project.region.activate": gettext_lazy("Region activation asked"),
+            "project.region.ready": gettext_lazy("Project ready in a region"),
+            "project.region.error": gettext_lazy("Project could not be set up in a region"),
+            "project.region.link": gettext_lazy("Existing cloud project linked"),
+            "project.region.vanished": gettext_lazy("Cloud project gone from the cloud"),
+        },
+    )
 
 
 def _enqueue(cloud_project: CloudProject) -> None:

@@ -11,18 +11,46 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console.core import live
 from infra import quotas
 from infra.models import CloudProject, Flavor, Image, Keypair, Region, Resource, Server
 from infra.providers.base import SETTLED, Status
 from tenants.audit import Actor, record, snapshot
+from tenants.audit_labels import register_actions
 from tenants.models import Project, Role
 from tenants.policy import ActionError, Conflict, NotFound, Operation, authorize
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 USER_DATA_MAX_BYTES = 65535  # nova's limit on user data (before base64)
 SERVER_FIELDS = ("name", "status", "flavor_id", "image_id", "locked")
+
+
+def register_audit_labels() -> None:
+    """The activity pages' labels of instance actions (called from InfraConfig.ready)."""
+    register_actions(
+        "server",
+        gettext_lazy("Instances"),
+        {
+            "server.create": gettext_lazy("Instance created"),
+            "server.start": gettext_lazy("Instance started"),
+            "server.stop": gettext_lazy("Instance stopped"),
+            "server.reboot": gettext_lazy("Instance rebooted"),
+            "server.resize": gettext_lazy("Instance type change asked"),
+            "server.resize.confirm": gettext_lazy("Instance type change confirmed"),
+            "server.resize.revert": gettext_lazy("Instance type change reverted"),
+            "server.rebuild": gettext_lazy("Instance rebuilt"),
+            "server.rename": gettext_lazy("Instance renamed"),
+            "server.lock": gettext_lazy("Instance locked"),
+            "server.unlock": gettext_lazy("Instance unlocked"),
+            "server.delete": gettext_lazy("Instance deleted"),
+            "server.error": gettext_lazy("Instance failed"),
+            "server.sync": gettext_lazy("Instance changed in the cloud"),
+            "server.adopt": gettext_lazy("Instance made outside the console adopted"),
+            "server.vanished": gettext_lazy("Instance gone from the cloud"),
+        },
+    )
 
 
 def validate_name(name: str) -> str:

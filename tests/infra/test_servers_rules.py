@@ -193,3 +193,17 @@ def test_a_project_with_servers_cannot_be_deleted(server_a, tenant_a):
 
     with pytest.raises(Conflict, match="1 instances"):
         tenant_actions.delete_project(actor=Actor(tenant_a.owner), project=tenant_a.project)
+
+
+def test_every_action_infra_audits_has_a_label():
+    """The activity pages name what happened in words ("Instance started"), never the code ("server.start")."""
+    import pathlib
+    import re
+
+    from tenants.audit_labels import ACTION_LABELS
+
+    audited = re.compile(r'(?:record\(\s*[\w.]+,\s*|action=)"([a-z_]+\.[a-z_.]+)"')
+    root = pathlib.Path(__file__).resolve().parents[2] / "infra"
+    recorded = {action for path in root.rglob("*.py") for action in audited.findall(path.read_text())}
+    assert {"server.start", "project.region.ready", "quota_request.approve"} <= recorded
+    assert sorted(action for action in recorded if action not in ACTION_LABELS) == []
