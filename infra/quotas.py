@@ -75,9 +75,13 @@ def region_defaults(region: Region) -> RegionQuotaDefaults:
     return defaults
 
 
-def limits(project: Project, region: Region, row: ProjectQuota | None = None) -> dict[str, int]:
-    """The project's limit of each resource in the region: its own where an operator set one, else the default."""
-    if row is None:
+_FETCH = object()  # `limits(row=…)` not given: read the row
+
+
+def limits(project: Project, region: Region, row: ProjectQuota | object | None = _FETCH) -> dict[str, int]:
+    """The project's limit of each resource in the region: its own where an operator set one, else the default.
+    `row` is the project's quota row there when the caller has it (None: it has none)."""
+    if row is _FETCH:
         row = ProjectQuota.objects.filter(project=project, region=region).first()
     defaults = region_defaults(region)
     values = {}
@@ -209,37 +213,9 @@ class QuotaLine:
 
 
 def lines(project: Project, region: Region, resources: Iterable[Resource] = tuple(Resource)) -> list[QuotaLine]:
+    """The project's quota lines in one region."""
     row = ProjectQuota.objects.filter(project=project, region=region).first()
-    limit = limits(project, region, row)
-    used = usage(project, region)
-    return [
-        QuotaLine(
-            resource=Resource(resource),
-            used=used.get(resource, 0),
-            limit=limit[resource],
-            custom=row is not None and getattr(row, resource) is not None,
-        )
-        for resource in resources
-    ]
-
-
-__all__ = [
-    "COMPUTE",
-    "OPENSTACK_DEFAULTS",
-    "OverQuota",
-    "QuotaLine",
-    "RegionQuotas",
-    "ensure_within",
-    "limits",
-    "lines",
-    "overview",
-    "quota_row",
-    "region_defaults",
-    "register_usage",
-    "server_needs",
-    "shortfall",
-    "usage",
-]
+    return _region_quotas(project, region, row, resources).lines
 
 
 @dataclass(frozen=True)
@@ -265,30 +241,44 @@ def overview(project: Project, resources: Iterable[Resource] = tuple(Resource)) 
         for cp in CloudProject.objects.live().filter(project=project).select_related("region").order_by("region__name")
     ]
     rows = {row.region_id: row for row in ProjectQuota.objects.filter(project=project)}
-    found = []
-    for region in regions:
-        row = rows.get(region.pk)
-        limit = limits(project, region, row) if row is not None else _defaults_only(region)
-        used = usage(project, region)
-        found.append(
-            RegionQuotas(
-                region=region,
-                lines=[
-                    QuotaLine(
-                        resource=Resource(resource),
-                        used=used.get(resource, 0),
-                        limit=limit[resource],
-                        custom=row is not None and getattr(row, resource) is not None,
-                    )
-                    for resource in resources
-                ],
-                pushed_at=row.pushed_at if row is not None else None,
-                push_error=row.push_error if row is not None else "",
+    return [_region_quotas(project, region, rows.get(region.pk), resources) for region in regions]
+
+
+def _region_quotas(
+    project: Project, region: Region, row: ProjectQuota | None, resources: Iterable[Resource]
+) -> RegionQuotas:
+    limit = limits(project, region, row)
+    used = usage(project, region)
+    return RegionQuotas(
+        region=region,
+        lines=[
+            QuotaLine(
+                resource=Resource(resource),
+                used=used.get(resource, 0),
+                limit=limit[resource],
+                custom=row is not None and getattr(row, resource) is not None,
             )
-        )
-    return found
+            for resource in resources
+        ],
+        pushed_at=row.pushed_at if row is not None else None,
+        push_error=row.push_error if row is not None else "",
+    )
 
 
-def _defaults_only(region: Region) -> dict[str, int]:
-    defaults = region_defaults(region)
-    return {resource: getattr(defaults, resource) for resource in Resource.values}
+__all__ = [
+    "COMPUTE",
+    "OPENSTACK_DEFAULTS",
+    "OverQuota",
+    "QuotaLine",
+    "RegionQuotas",
+    "ensure_within",
+    "limits",
+    "lines",
+    "overview",
+    "quota_row",
+    "region_defaults",
+    "register_usage",
+    "server_needs",
+    "shortfall",
+    "usage",
+]

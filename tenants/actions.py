@@ -41,6 +41,7 @@ from tenants.policy import (
     Operation,
     authorize,
     ensure_not_suspended,
+    ensure_operator,
     ensure_role,
     membership_of,
 )
@@ -469,15 +470,10 @@ def accept_invitation(*, actor: Actor, token: str) -> Membership:
 # Operators --------------------------------------------------------------------------------------------------------
 
 
-def _ensure_operator(actor: Actor) -> None:
-    if not actor.user.is_operator:
-        raise NotFound()
-
-
 @transaction.atomic
 def suspend_organization(*, actor: Actor, organization: Organization, reason: str) -> Organization:
     """Operators only: the organisation keeps reading, stopping and deleting; creating and starting stop."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     if organization.is_suspended:
         raise Conflict(_("%(org)s is already suspended.") % {"org": organization.name})
@@ -490,7 +486,7 @@ def suspend_organization(*, actor: Actor, organization: Organization, reason: st
 
 @transaction.atomic
 def resume_organization(*, actor: Actor, organization: Organization) -> Organization:
-    _ensure_operator(actor)
+    ensure_operator(actor)
     organization = Organization.objects.select_for_update().get(pk=organization.pk)
     if not organization.is_suspended:
         raise Conflict(_("%(org)s is not suspended.") % {"org": organization.name})
@@ -506,7 +502,7 @@ def record_operator_visit(
     *, actor: Actor, organization: Organization, path: str, project: Project | None = None
 ) -> None:
     """An operator opened a tenant's page (read-only): one audit row per page view."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     record(
         actor,
         "operator.visit",

@@ -86,6 +86,12 @@ def ensure_not_suspended(organization: Organization, operation: Operation) -> No
         )
 
 
+def ensure_operator(actor: Actor) -> None:
+    """Operators' actions (regions, catalog, quotas, suspensions): anyone else is told the target does not exist."""
+    if not actor.user.is_operator:
+        raise NotFound()
+
+
 def membership_of(actor: Actor, organization: Organization, *, lock: bool = False) -> Membership:
     """The actor's membership; it carries the actor's role ceiling (an API token's), which `ensure_role` applies."""
     queryset = Membership.objects.filter(user=actor.user, organization=organization)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from infra.models import Flavor, Image, ImageLogo, Region
 from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
-from tenants.policy import ActionError, NotFound
+from tenants.policy import ActionError, NotFound, ensure_operator
 
 Item = TypeVar("Item", Flavor, Image)
 
@@ -56,11 +56,6 @@ def register_audit_labels() -> None:
             "logo": gettext_lazy("logo"),
         }
     )
-
-
-def _ensure_operator(actor: Actor) -> None:
-    if not actor.user.is_operator:
-        raise NotFound()
 
 
 def kind_of(item: Flavor | Image) -> str:
@@ -105,7 +100,7 @@ def _not_offered_reason(item: Flavor | Image) -> str | None:
 def set_visible(*, actor: Actor, item: Item, visible: bool) -> Item:
     """Show an instance type or image to tenants, or hide it (what already runs with it keeps running). Hiding the
     default also stops it being the default. Asking for what already is changes nothing."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region, item = _lock(item)
     if item.visible == visible:
         return item
@@ -126,7 +121,7 @@ def set_visible(*, actor: Actor, item: Item, visible: bool) -> Item:
 def set_visible_many(*, actor: Actor, region: Region, kind: str, ids: Iterable[Any], visible: bool) -> int:
     """Show or hide several items of one region at once; returns how many changed. Ids of other regions are ignored
     (no hint that they exist)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     model = KINDS[kind]
     changed = 0
     for item in model.objects.filter(region=region, pk__in=list(ids)).order_by("position", "name"):
@@ -167,7 +162,7 @@ def _place(actor: Actor, item: Item, index: int) -> Item:
 def move(*, actor: Actor, item: Item, offset: int) -> Item:
     """Move an item up (`offset=-1`) or down (`offset=1`) in the order tenants see; the region's items are renumbered
     1…n. At the top (or bottom) already, nothing moves."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region, locked = _lock(item)
     if locked.deleted_at is not None:
         return _place(actor, locked, 0)  # refuses
@@ -180,7 +175,7 @@ def move(*, actor: Actor, item: Item, offset: int) -> Item:
 @transaction.atomic
 def set_position(*, actor: Actor, item: Item, position: int) -> Item:
     """Put an item at a place in the order (1 is first; past the end is last); the others shift."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     if position < 1:
         raise ActionError(_("The order starts at 1."))
     return _place(actor, item, position - 1)
@@ -193,7 +188,7 @@ def set_position(*, actor: Actor, item: Item, position: int) -> Item:
 def set_default(*, actor: Actor, item: Item) -> Item:
     """Make an item the region's default (the launch wizard's first choice); the previous default stops being it.
     A hidden, deleted or (image) inactive item cannot be the default."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region, item = _lock(item)
     reason = _not_offered_reason(item)
     if reason:
@@ -221,7 +216,7 @@ def set_default(*, actor: Actor, item: Item) -> Item:
 @transaction.atomic
 def clear_default(*, actor: Actor, item: Item) -> Item:
     """The item stops being the default (the region then has none of this kind)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region, item = _lock(item)
     if not item.is_default:
         return item
@@ -260,7 +255,7 @@ def _update(actor: Actor, item: Item, values: dict[str, Any]) -> Item:
 @transaction.atomic
 def update_flavor(*, actor: Actor, flavor: Flavor, label: str) -> Flavor:
     """Label an instance type for tenants (e.g. "General purpose"); blank shows none."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     return _update(actor, flavor, {"label": _text(label, field="label", model=Flavor)})
 
 
@@ -268,7 +263,7 @@ def update_flavor(*, actor: Actor, flavor: Flavor, label: str) -> Flavor:
 def update_image(*, actor: Actor, image: Image, label: str, os_label: str, version_label: str, logo: str) -> Image:
     """Label an image for tenants: a display name, the operating system and version shown, and a logo. A blank one
     shows the cloud's value (the logo: the one its operating system suggests)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     if logo and logo not in ImageLogo.values:
         raise ActionError(_("Choose one of the logos offered."))
     values = {

@@ -21,7 +21,7 @@ from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
 from tenants.models import Project, Role, User
 from tenants.notify import notify
-from tenants.policy import ActionError, Conflict, NotAllowed, NotFound, Operation, authorize
+from tenants.policy import ActionError, Conflict, NotAllowed, NotFound, Operation, authorize, ensure_operator
 
 MAX_LIMIT = 1_000_000_000  # a sanity bound on any limit (RAM in MiB is the largest number)
 REASON_MIN = 10
@@ -50,11 +50,6 @@ def register_audit_labels() -> None:
             "reason": gettext_lazy("reason"),
         }
     )
-
-
-def _ensure_operator(actor: Actor) -> None:
-    if not actor.user.is_operator:
-        raise NotFound()
 
 
 def _limit_value(resource: str, value: Any, *, blank: bool) -> int | None:
@@ -122,7 +117,7 @@ def _apply(project: Project, region: Region, changes: Mapping[str, int | None]) 
 @transaction.atomic
 def set_project_quota(*, actor: Actor, project: Project, region: Region, limits: Mapping[str, Any]) -> ProjectQuota:
     """An operator sets a project's own limits in a region (a blank one follows the region's default)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     changes = {_resource(key).value: _limit_value(key, value, blank=True) for key, value in limits.items()}
     before, after = _apply(project, region, changes)
     if before or after:
@@ -142,7 +137,7 @@ def set_project_quota(*, actor: Actor, project: Project, region: Region, limits:
 def set_region_quota_defaults(*, actor: Actor, region: Region, limits: Mapping[str, Any]) -> RegionQuotaDefaults:
     """An operator sets a region's default limits; projects without their own get them (pushed to every cloud
     project in the region)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     defaults = RegionQuotaDefaults.objects.select_for_update().get(pk=quotas.region_defaults(region).pk)
     before, after = {}, {}
     for key, value in limits.items():
@@ -263,7 +258,7 @@ def cancel_quota_request(*, actor: Actor, request: QuotaRequest) -> QuotaRequest
 def approve_quota_request(*, actor: Actor, request: QuotaRequest, note: str = "") -> QuotaRequest:
     """An operator approves: the project's limit becomes the requested one, pushed to the cloud; the requester is
     told."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     request = _pending(request)
     before, after = _apply(request.project, request.region, {request.resource: request.requested_limit})
     _decide(request, actor, QuotaRequest.Status.APPROVED, note)
@@ -283,7 +278,7 @@ def approve_quota_request(*, actor: Actor, request: QuotaRequest, note: str = ""
 @transaction.atomic
 def reject_quota_request(*, actor: Actor, request: QuotaRequest, reason: str) -> QuotaRequest:
     """An operator rejects, saying why; the requester is told."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     request = _pending(request)
     reason = (reason or "").strip()
     if not reason:

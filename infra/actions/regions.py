@@ -16,7 +16,7 @@ from infra.providers import supports
 from infra.tasks import check_region
 from tenants.audit import Actor, record
 from tenants.audit_labels import FIELD_LABELS, register_actions
-from tenants.policy import ActionError, Conflict, NotFound
+from tenants.policy import ActionError, Conflict, ensure_operator
 
 
 def has_failure_injection(region: Region) -> bool:
@@ -51,16 +51,11 @@ def register_audit_labels() -> None:
     )
 
 
-def _ensure_operator(actor: Actor) -> None:
-    if not actor.user.is_operator:
-        raise NotFound()
-
-
 @transaction.atomic
 def set_region_enabled(*, actor: Actor, region: Region, enabled: bool) -> Region:
     """Open a region to new resources or close it. Closing keeps what runs there running and manageable; the
     launch wizard and the API stop offering the region for new resources."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region = Region.objects.select_for_update().get(pk=region.pk)
     if region.enabled == enabled:
         message = _("%(region)s is already open.") if enabled else _("%(region)s is already closed.")
@@ -95,7 +90,7 @@ def set_failure_injection(
     share of calls that fail as transient errors, an added delay per call, and a whole-region outage.
 
     Only these keys change, under a row lock: the driver consumes one-shot `faults` from the same settings."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region = Region.objects.select_for_update().get(pk=region.pk)
     if not has_failure_injection(region):
         raise ActionError(_("%(region)s has no failure injection.") % {"region": region.name})
@@ -121,6 +116,6 @@ def set_failure_injection(
 
 def request_health_check(*, actor: Actor, region: Region) -> None:
     """Check the region's health as soon as this transaction commits (a task: pages never call a cloud)."""
-    _ensure_operator(actor)
+    ensure_operator(actor)
     region_id = str(region.pk)
     transaction.on_commit(lambda: check_region.delay(region_id))

@@ -25,7 +25,7 @@ from infra.catalog import all_flavors, all_images, offered_flavors, offered_imag
 from infra.models import Flavor, Image, ImageLogo, Region
 from infra.providers.base import Health
 from tenants.api.permissions import OperatorOnly
-from tenants.api.scope import api_actor
+from tenants.api.scope import operator_actor
 from tenants.audit import Actor
 from tenants.policy import NotFound
 
@@ -189,10 +189,6 @@ class RegionImageListView(generics.ListAPIView):
 # Operators -----------------------------------------------------------------------------------------------------------
 
 
-def _operator(request: Request) -> Actor:
-    return Actor(user=request.user, ip=api_actor(request).ip, via="api", operator=True)
-
-
 def _region_or_404(region_slug: str) -> Region:
     region = Region.objects.filter(slug=region_slug).first()
     if region is None:
@@ -272,7 +268,7 @@ class OperatorFlavorDetailView(APIView):
         item = _item_or_404(Flavor, region_slug, flavor_id)
         data = FlavorUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = apply_changes(_operator(request), item, data.validated_data)
+        item = apply_changes(operator_actor(request), item, data.validated_data)
         return Response(OperatorFlavorSerializer(item).data)
 
 
@@ -293,7 +289,7 @@ class OperatorImageDetailView(APIView):
         item = _item_or_404(Image, region_slug, image_id)
         data = ImageUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        item = apply_changes(_operator(request), item, data.validated_data)
+        item = apply_changes(operator_actor(request), item, data.validated_data)
         return Response(OperatorImageSerializer(item).data)
 
 

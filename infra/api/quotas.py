@@ -22,8 +22,7 @@ from infra.models import QuotaRequest, Region, Resource
 from tenants.api.idempotency import idempotent
 from tenants.api.pagination import CursorPagination
 from tenants.api.permissions import OperatorOnly
-from tenants.api.scope import api_actor, project_scope
-from tenants.audit import Actor
+from tenants.api.scope import api_actor, operator_actor, project_scope
 from tenants.models import Project
 from tenants.policy import NotFound
 
@@ -186,10 +185,6 @@ class QuotaRequestWithdrawView(APIView):
 # Operators -----------------------------------------------------------------------------------------------------------
 
 
-def _operator(request: Request) -> Actor:
-    return Actor(user=request.user, ip=api_actor(request).ip, via="api", operator=True)
-
-
 @extend_schema(
     tags=["operator"],
     parameters=[OpenApiParameter("status", str, enum=QuotaRequest.Status.values, description="pending by default")],
@@ -222,9 +217,9 @@ class _Decide(APIView):
         data.is_valid(raise_exception=True)
         reason = data.validated_data.get("reason", "")
         if self.approve:
-            item = actions.approve_quota_request(actor=_operator(request), request=item, note=reason)
+            item = actions.approve_quota_request(actor=operator_actor(request), request=item, note=reason)
         else:
-            item = actions.reject_quota_request(actor=_operator(request), request=item, reason=reason)
+            item = actions.reject_quota_request(actor=operator_actor(request), request=item, reason=reason)
         return Response(QuotaRequestSerializer(item, context={"operator": True}).data)
 
 
@@ -272,7 +267,9 @@ class OperatorProjectQuotasView(APIView):
         region = _region(request.query_params.get("region", ""))
         data = LimitsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        actions.set_project_quota(actor=_operator(request), project=project, region=region, limits=data.validated_data)
+        actions.set_project_quota(
+            actor=operator_actor(request), project=project, region=region, limits=data.validated_data
+        )
         return Response(RegionQuotasSerializer(quotas.overview(project), many=True).data)
 
 
@@ -293,7 +290,7 @@ class OperatorRegionDefaultsView(APIView):
         data = LimitsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         defaults = actions.set_region_quota_defaults(
-            actor=_operator(request), region=region, limits=data.validated_data
+            actor=operator_actor(request), region=region, limits=data.validated_data
         )
         return Response({resource: getattr(defaults, resource) for resource in Resource.values})
 

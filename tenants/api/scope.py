@@ -37,6 +37,11 @@ def api_actor(request: HttpRequest) -> Actor:
     )
 
 
+def operator_actor(request: HttpRequest) -> Actor:
+    """The actor of an operators' endpoint (`OperatorOnly`): acting with an operator's powers."""
+    return Actor(user=request.user, ip=client_ip(request), via="api", operator=True)
+
+
 @dataclass(frozen=True)
 class ApiScope:
     organization: Organization
