@@ -73,7 +73,7 @@ def test_every_action_the_actions_record_has_a_label():
 
 
 def test_an_unknown_action_shows_its_name():
-    assert action_label("server.reboot") == "server.reboot"
+    assert action_label("widget.spin") == "widget.spin"
 
 
 def test_other_apps_can_add_their_actions(monkeypatch):
@@ -81,9 +81,9 @@ def test_other_apps_can_add_their_actions(monkeypatch):
 
     monkeypatch.setattr(audit_labels, "ACTION_GROUPS", dict(audit_labels.ACTION_GROUPS))
     monkeypatch.setattr(audit_labels, "ACTION_LABELS", dict(audit_labels.ACTION_LABELS))
-    register_actions("server", "Instances", {"server.reboot": "Instance rebooted"})
-    assert audit_labels.action_label("server.reboot") == "Instance rebooted"
-    assert ("Instances", [("server.reboot", "Instance rebooted")]) in audit_labels.action_choices()
+    register_actions("widget", "Widgets", {"widget.spin": "Widget spun"})
+    assert audit_labels.action_label("widget.spin") == "Widget spun"
+    assert ("Widgets", [("widget.spin", "Widget spun")]) in audit_labels.action_choices()
 
 
 # Suspension -------------------------------------------------------------------------------------------------------
