@@ -24,7 +24,7 @@ from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, Table, build_table
 from infra import quotas
 from infra.actions import quotas as actions
-from infra.models import CloudProject, QuotaRequest, Region, Resource
+from infra.models import QuotaRequest, Region, Resource
 from infra.models.quotas import UNLIMITED
 from tenants.audit import Actor
 from tenants.models import Project
@@ -236,10 +236,6 @@ def limits_form(
 @require_http_methods(["GET", "POST"])
 def project_quotas(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
     project = get_object_or_404(Project.objects.select_related("organization"), pk=project_id)
-    regions = [
-        cp.region
-        for cp in CloudProject.objects.live().filter(project=project).select_related("region").order_by("region__name")
-    ]
     chosen = request.POST.get("form") if request.method == "POST" else None
     entries = []
     status = 200
@@ -269,7 +265,7 @@ def project_quotas(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse:
                     return redirect(request.path)
             status = 400
         entries.append({"entry": entry, "form": form})
-    context = {"project": project, "entries": entries, "regions": regions}
+    context = {"project": project, "entries": entries}
     return render_page(request, "infra/quotas/project_operator.html", context, status=status)
 
 

@@ -14,12 +14,12 @@ import logging
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -317,7 +317,7 @@ def redrive_stuck() -> int:
     return len(server_ids) + len(project_ids) + len(quota_ids)
 
 
-def unpushed_quotas(cutoff: Any) -> Any:
+def unpushed_quotas(cutoff: datetime) -> QuerySet:
     """Ids of ready cloud projects whose limits changed (their own, or their region's defaults) before `cutoff` and
     were not pushed since, or never were: their push task was lost. A push the cloud refused is not retried here (it
     is shown to operators; their next change pushes again)."""

@@ -20,7 +20,6 @@ import django_tables2 as tables
 from django import forms
 from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from console.core.forms import SendOnceForm
 from console.core.htmx import TABLE_PARTIAL, render_page
 from console.core.tables import FilterSet, Table, build_table
 from infra import keys
@@ -46,7 +46,6 @@ from tenants.policy import ActionError, NotAllowed, NotFound
 from tenants.scope import ProjectScope, project_view
 from tenants.views.base import actor_for, refuse
 
-FORM_ID_SECONDS = 24 * 3600
 NUMBER = {"th": {"class": "text-end"}, "td": {"class": "text-end text-nowrap"}}
 
 
@@ -284,7 +283,9 @@ def keypair_import(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
 # --- generate ------------------------------------------------------------------------------------------------------
 
 
-class GenerateForm(forms.Form):
+class GenerateForm(SendOnceForm):
+    form_kind = "keypair"  # one key pair per form shown: its private key is never kept
+
     name = forms.CharField(
         label=gettext_lazy("Name"),
         max_length=actions.NAME_MAX,
@@ -298,18 +299,6 @@ class GenerateForm(forms.Form):
         ],
         initial=keys.ED25519,
     )
-    # One key pair per form shown: a resent form (a reload of the page that offers the private key, a double click)
-    # generates nothing more. The private key is never kept, so the page cannot redirect and offer it afterwards.
-    form_id = forms.UUIDField(widget=forms.HiddenInput)
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["form_id"].initial = uuid.uuid4()
-
-
-def _first_sending(request: HttpRequest, form_id: uuid.UUID) -> bool:
-    """Whether this form is sent for the first time (its id, only, is kept a day in the cache)."""
-    return cache.add(f"keypair-form:{request.user.pk}:{form_id}", 1, timeout=FORM_ID_SECONDS)
 
 
 def private_key_file_name(name: str) -> str:
@@ -322,7 +311,7 @@ def keypair_generate(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
     _require_create(scope)
     form = GenerateForm(request.POST or None)
     created: dict[str, object] | None = None
-    if request.method == "POST" and form.is_valid() and not _first_sending(request, form.cleaned_data["form_id"]):
+    if request.method == "POST" and form.is_valid() and not form.first_sending(request):
         form.add_error(
             None,
             _(

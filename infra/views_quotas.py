@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from console.core.htmx import render_page
 from infra import quotas
 from infra.actions import quotas as actions
-from infra.models import CloudProject, QuotaRequest, Region, Resource
+from infra.models import QuotaRequest, Region, Resource
 from tenants.policy import ActionError
 from tenants.scope import ProjectScope, project_view
 from tenants.views.base import actor_for, refuse
@@ -45,23 +45,14 @@ class QuotaRequestForm(forms.Form):
         self.fields["region"].choices = [(region.slug, region.name) for region in regions]
 
 
-def _regions(scope: ProjectScope) -> list[Region]:
-    return [
-        cp.region
-        for cp in CloudProject.objects.live()
-        .filter(project=scope.project)
-        .select_related("region")
-        .order_by("region__name")
-    ]
-
-
 def _quotas_url(scope: ProjectScope) -> str:
     return reverse("quotas", kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug})
 
 
 @project_view
 def project_quotas(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
-    regions = _regions(scope)
+    overview = quotas.overview(scope.project)
+    regions = [entry.region for entry in overview]
     can_request = scope.can_operate and bool(regions)
     initial = {}
     if request.method == "GET":
@@ -105,7 +96,7 @@ def project_quotas(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
     context = {
         "scope": scope,
         "project": scope.project,
-        "regions": quotas.overview(scope.project),
+        "regions": overview,
         "form": form,
         "can_request": can_request,
         "requests": requests,

@@ -1,6 +1,10 @@
-"""In which language and time zone a message to someone is written, when it leaves the request that caused it
-(e-mail): the recipient's own choices when they have an account and made them; else those of the person who
-caused the message (e.g. the inviter); else the request's."""
+"""In which language and time zone a message to someone is written, when it leaves the request that caused it.
+
+- `recipient_locale(email, fallback=…)` (e-mail to an address, e.g. an invitation): the recipient's own choices when
+  they have an account and made them; else those of the person who caused the message (e.g. the inviter); else the
+  request's.
+- `user_locale(user)` (a notification to a user, rendered in a request or a worker): the user's choices, else the
+  console's defaults — never the language of whoever caused it."""
 
 from __future__ import annotations
 
@@ -41,4 +45,13 @@ def recipient_locale(email: str, *, fallback: User | None = None) -> Iterator[No
     language = chosen_language(recipient) or chosen_language(fallback) or translation.get_language()
     zone = chosen_time_zone(recipient) or chosen_time_zone(fallback) or timezone.get_current_timezone()
     with translation.override(language or settings.LANGUAGE_CODE), timezone.override(zone):
+        yield
+
+
+@contextmanager
+def user_locale(user: User) -> Iterator[None]:
+    """Render for `user`: their chosen language and time zone, else the console's defaults (not the request's)."""
+    language = chosen_language(user) or settings.LANGUAGE_CODE
+    zone = chosen_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    with translation.override(language), timezone.override(zone):
         yield

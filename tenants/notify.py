@@ -28,9 +28,7 @@ Reading is personal, not an organisation's change: `mark_read` / `mark_all_read`
 from __future__ import annotations
 
 import uuid
-import zoneinfo
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -38,11 +36,11 @@ from django.db import models, transaction
 from django.db.models.functions import Coalesce
 from django.template import Context
 from django.template.loader import get_template, render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from console.core import live
-from tenants.l10n import chosen_language, chosen_time_zone
+from tenants.l10n import user_locale
 from tenants.models import Notification, Organization, Project, User
 
 LIVE_KIND = "notification"
@@ -62,15 +60,6 @@ def is_local_path(url: str) -> bool:
 def absolute_url(path: str) -> str:
     """A local path made absolute with the console's public address (settings.SITE_URL), for e-mails."""
     return settings.SITE_URL.rstrip("/") + path
-
-
-@contextmanager
-def recipient_locale(user: User) -> Iterator[None]:
-    """Render for `user`: their chosen language and time zone, else the console's defaults (not the request's)."""
-    language = chosen_language(user) or settings.LANGUAGE_CODE
-    zone = chosen_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    with translation.override(language), timezone.override(zone):
-        yield
 
 
 def render_text(template_name: str, context: Mapping[str, Any]) -> str:
@@ -108,7 +97,7 @@ def notify(
     if project is not None and organization is None:
         organization = project.organization
     values = {**context, "recipient": user}
-    with recipient_locale(user):
+    with user_locale(user):
         title = _one_line(render_text(subject_template, values))[:TITLE_LENGTH]
         body = render_text(body_template, values).strip()
     notification = Notification.objects.create(

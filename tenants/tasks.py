@@ -17,8 +17,9 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from tenants.l10n import user_locale
 from tenants.models import Notification
-from tenants.notify import absolute_url, recipient_locale
+from tenants.notify import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def send_notification_email(self: Task, notification_id: str) -> bool:
         "link": absolute_url(notification.url) if notification.url else "",
         "notifications_link": absolute_url(reverse("notifications")),
     }
-    with recipient_locale(user):
+    with user_locale(user):
         body = render_to_string("tenants/notifications/email_message.txt", context)
     try:
         send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + notification.title, body, None, [user.email])

@@ -12,7 +12,6 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from console.core.forms import SendOnceForm
 from tenants import actions
 from tenants.models import ApiToken, Role
 from tenants.policy import ROLE_DESCRIPTIONS, ActionError, NotAllowed, NotFound
@@ -28,7 +28,6 @@ from tenants.scope import OrganizationScope, organization_view
 from tenants.views.base import actor_for, refuse
 
 EXPIRY_DAYS = (30, 90, 365)
-FORM_ID_SECONDS = 24 * 3600
 CUSTOM = "custom"
 NEVER = "never"
 
@@ -40,7 +39,9 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(SendOnceForm):
+    form_kind = "api-token"  # one token per form shown: its secret is never kept
+
     name = forms.CharField(
         label=gettext_lazy("Name"),
         max_length=100,
@@ -51,9 +52,6 @@ class ApiTokenForm(forms.Form):
         help_text=gettext_lazy("The token never does more than this, nor more than your own role."),
     )
     expiry = forms.ChoiceField(label=gettext_lazy("Expires"))
-    # One token per form shown: sending the same form again (a reload of the page that shows the secret, a double
-    # click) creates nothing more. The secret is never kept, so the page cannot redirect and show it afterwards.
-    form_id = forms.UUIDField(widget=forms.HiddenInput)
     expires_on = forms.DateField(
         label=gettext_lazy("Last day"), required=False, widget=DateInput(attrs={"data-shown-when": f"expiry={CUSTOM}"})
     )
@@ -63,7 +61,6 @@ class ApiTokenForm(forms.Form):
         roles = [role for role in Role if max_role.at_least(role)]
         self.fields["role"].choices = [(r.value, f"{r.label} — {ROLE_DESCRIPTIONS[r]}") for r in reversed(roles)]
         self.fields["role"].initial = Role.VIEWER.value
-        self.fields["form_id"].initial = uuid.uuid4()
         max_days = settings.API_TOKEN_MAX_DAYS
         choices = [
             (str(days), _("%(days)s days") % {"days": days}) for days in EXPIRY_DAYS if not max_days or days <= max_days
@@ -93,11 +90,6 @@ class ApiTokenForm(forms.Form):
         return data
 
 
-def _first_sending(request: HttpRequest, form_id: uuid.UUID) -> bool:
-    """Whether this form is sent for the first time (kept a day, atomically, in the cache)."""
-    return cache.add(f"api-token-form:{request.user.pk}:{form_id}", 1, timeout=FORM_ID_SECONDS)
-
-
 def _tokens_url(scope: OrganizationScope) -> str:
     return reverse("api_tokens", kwargs={"org_slug": scope.organization.slug})
 
@@ -108,7 +100,7 @@ def api_tokens(request: HttpRequest, scope: OrganizationScope) -> HttpResponse:
     can_create = not scope.operator_visit
     form = ApiTokenForm(request.POST or None, max_role=scope.role)
     created: dict[str, object] | None = None
-    if request.method == "POST" and form.is_valid() and not _first_sending(request, form.cleaned_data["form_id"]):
+    if request.method == "POST" and form.is_valid() and not form.first_sending(request):
         form.add_error(
             None,
             _(
