@@ -113,6 +113,7 @@ MENU: tuple[NavSection, ...] = (
             NavItem(_("Organizations"), "operator_organizations", "building", "operator"),
             NavItem(_("Regions"), "operator_regions", "map-pin", "operator"),
             NavItem(_("Catalog"), "operator_catalog", "category", "operator"),
+            NavItem(_("Instances"), "operator_servers", "server", "operator"),
             NavItem(_("Quota requests"), "operator_quota_requests", "inbox", "operator"),
             NavItem(_("Usage review"), "operator_usage", "report-analytics", "operator"),
         ),

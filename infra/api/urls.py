@@ -1,5 +1,5 @@
 """infra's /api/v1/… routes (mounted by console/urls.py in the `api` namespace, beside tenants.api.urls)."""
 
-from infra.api import catalog, keypairs, quotas
+from infra.api import catalog, keypairs, quotas, servers
 
-urlpatterns = [*catalog.urlpatterns, *keypairs.urlpatterns, *quotas.urlpatterns]
+urlpatterns = [*catalog.urlpatterns, *keypairs.urlpatterns, *quotas.urlpatterns, *servers.urlpatterns]

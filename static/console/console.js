@@ -84,6 +84,13 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     var root = liveRoot(event.target);
     if (root) {
+      if (root.hasAttribute("data-live-opened")) {
+        // Back after a drop: events sent meanwhile were missed, so the parts that follow the channel reload
+        // themselves (an element with data-live-refresh and hx-trigger="live-reconnected").
+        root.querySelectorAll("[data-live-refresh]").forEach(function (elt) {
+          htmx.trigger(elt, "live-reconnected");
+        });
+      }
       root.setAttribute("data-live-opened", "");
       setLiveState(root, "live");
     }

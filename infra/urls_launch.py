@@ -1,0 +1,11 @@
+"""The launch wizard (/o/<org>/<project>/servers/launch/…)."""
+
+from django.urls import URLPattern, path
+
+from infra import views_launch as views
+
+project = "o/<slug:org_slug>/<slug:project_slug>/"
+
+urlpatterns: list[URLPattern] = [
+    path(f"{project}servers/launch/", views.launch, name="server_launch"),
+]
