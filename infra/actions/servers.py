@@ -143,9 +143,78 @@ def _ensure_own_keypair(actor: Actor, project: Project, keypair: Keypair) -> Non
 
 # --- create --------------------------------------------------------------------------------------------------------
 
+MAX_COUNT = 20  # servers one launch may ask for
+COUNT_PLACEHOLDER = "{n}"
+# What cloud-init accepts as the first line of user data (https://cloudinit.readthedocs.io/en/latest/explanation/format.html).
+USER_DATA_STARTS = (
+    "#cloud-config",
+    "#!",
+    "#include",
+    "#cloud-boothook",
+    "#part-handler",
+    "#cloud-config-archive",
+    "## template: jinja",
+    "Content-Type: multipart/",
+    "MIME-Version:",
+)
+
+
+def validate_user_data(user_data: str) -> str:
+    """Cloud-init user data as cloud-init reads it: at most 64 KiB, a known first line, and a `#cloud-config` that is
+    a YAML mapping. Returns it with Windows line ends made Unix ones; raises ActionError with what to fix."""
+    text = user_data.replace("\r\n", "\n")
+    if not text.strip():
+        return ""
+    if "\x00" in text:
+        raise ActionError(_("User data must be text."))
+    size = len(text.encode())
+    if size > USER_DATA_MAX_BYTES:
+        raise ActionError(_("User data is limited to 64 KiB; this is %(size)s KiB.") % {"size": f"{size / 1024:.1f}"})
+    first = text.lstrip("\ufeff").split("\n", 1)[0].strip()
+    if not first.startswith(USER_DATA_STARTS):
+        raise ActionError(
+            _(
+                "User data must start with #cloud-config (a YAML document), #! (a script) or another format cloud-init"
+                " reads; it starts with “%(line)s”."
+            )
+            % {"line": first[:40]}
+        )
+    if first.startswith("#cloud-config") and not first.startswith("#cloud-config-archive"):
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = (
+                _(" (line %(line)s, column %(column)s)") % {"line": mark.line + 1, "column": mark.column + 1}
+                if mark is not None
+                else ""
+            )
+            problem = getattr(error, "problem", None) or str(error)
+            raise ActionError(
+                _("The #cloud-config is not valid YAML%(where)s: %(problem)s.") % {"where": where, "problem": problem}
+            ) from None
+        if document is not None and not isinstance(document, dict):
+            raise ActionError(_("A #cloud-config must be a YAML mapping (keys such as packages: or runcmd:)."))
+    return text
+
+
+def server_names(name: str, count: int) -> list[str]:
+    """The names of `count` servers launched together: `name` alone for one; for more, `{n}` in the name replaced
+    by 1…count, or `-1`…`-count` appended. Each is checked as a host name."""
+    if not 1 <= count <= MAX_COUNT:
+        raise ActionError(_("Launch between 1 and %(max)s instances at a time.") % {"max": MAX_COUNT})
+    name = name.strip()
+    if count == 1:
+        return [validate_name(name.replace(COUNT_PLACEHOLDER, "1"))]
+    if COUNT_PLACEHOLDER in name:
+        return [validate_name(name.replace(COUNT_PLACEHOLDER, str(n))) for n in range(1, count + 1)]
+    return [validate_name(f"{name}-{n}") for n in range(1, count + 1)]
+
 
 @transaction.atomic
-def create_server(
+def create_servers(
     *,
     actor: Actor,
     project: Project,
@@ -153,14 +222,16 @@ def create_server(
     name: str,
     flavor: Flavor,
     image: Image,
+    count: int = 1,
     keypair: Keypair | None = None,
     user_data: str = "",
     network_ids: Iterable[str] = (),
     security_groups: Iterable[str] = (),
-) -> Server:
-    """Ask for one server; a task creates it in the cloud (`infra.provisioning.drive_server`)."""
+) -> list[Server]:
+    """Ask for `count` servers of one kind (names from `server_names`), all or none: the quota is checked for all of
+    them at once. Tasks create each in the cloud (`infra.provisioning.drive_server`)."""
     authorize(actor, project.organization, minimum=Role.MEMBER, operation=Operation.CREATE)
-    name = validate_name(name)
+    names = server_names(name, count)
     if not region.is_available:
         raise ActionError(
             _("%(region)s does not take new instances right now: %(reason)s")
@@ -183,36 +254,69 @@ def create_server(
             _("The image %(image)s needs at least %(ram)s MiB of RAM; %(flavor)s has %(has)s MiB.")
             % {"image": image.name, "ram": image.min_ram_mb, "flavor": flavor.name, "has": flavor.ram_mb}
         )
-    if len(user_data.encode()) > USER_DATA_MAX_BYTES:
-        raise ActionError(_("User data is limited to 64 KiB."))
+    user_data = validate_user_data(user_data)
     if keypair is not None:
         _ensure_own_keypair(actor, project, keypair)
-    quotas.ensure_within(project, region, quotas.server_needs(flavor))
-    server = Server.objects.create(
+    quotas.ensure_within(project, region, quotas.server_needs(flavor, len(names)))
+    servers = []
+    for server_name in names:
+        server = Server.objects.create(
+            project=project,
+            region=region,
+            cloud_project=cloud_project,
+            name=server_name,
+            flavor=flavor,
+            image=image,
+            keypair=keypair,
+            keypair_name=keypair.cloud_name if keypair is not None else "",
+            user_data=user_data,
+            network_ids=list(network_ids),
+            security_groups=list(security_groups),
+            status=Status.PENDING,
+            pending={"op": "create"},
+            created_by=actor.user,
+        )
+        record(
+            actor,
+            "server.create",
+            project=project,
+            target=server,
+            after={"name": server_name, "region": region.slug, "flavor": flavor.name, "image": image.name},
+        )
+        live.publish(project, "server", server.pk)
+        _enqueue(server)
+        servers.append(server)
+    return servers
+
+
+def create_server(
+    *,
+    actor: Actor,
+    project: Project,
+    region: Region,
+    name: str,
+    flavor: Flavor,
+    image: Image,
+    keypair: Keypair | None = None,
+    user_data: str = "",
+    network_ids: Iterable[str] = (),
+    security_groups: Iterable[str] = (),
+) -> Server:
+    """Ask for one server (`create_servers` with a count of one; its name is taken as it is)."""
+    if COUNT_PLACEHOLDER in name:
+        validate_name(name)  # refused as a name: braces are not host-name characters
+    (server,) = create_servers(
+        actor=actor,
         project=project,
         region=region,
-        cloud_project=cloud_project,
         name=name,
         flavor=flavor,
         image=image,
         keypair=keypair,
-        keypair_name=keypair.cloud_name if keypair is not None else "",
         user_data=user_data,
-        network_ids=list(network_ids),
-        security_groups=list(security_groups),
-        status=Status.PENDING,
-        pending={"op": "create"},
-        created_by=actor.user,
+        network_ids=network_ids,
+        security_groups=security_groups,
     )
-    record(
-        actor,
-        "server.create",
-        project=project,
-        target=server,
-        after={"name": name, "region": region.slug, "flavor": flavor.name, "image": image.name},
-    )
-    live.publish(project, "server", server.pk)
-    _enqueue(server)
     return server
 
 
