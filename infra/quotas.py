@@ -110,7 +110,7 @@ def _amount(resource: str, value: int) -> str:
         return _("%(gib)s GiB of RAM") % {"gib": _gib(value)}
     if resource == Resource.GIGABYTES:
         return _("%(count)s GiB of volume storage") % {"count": value}
-    return f"{value} {Resource(resource).label}"
+    return str(value)  # the sentence names the resource first: "Instances in Sandbox: this needs 3, …, 1 short."
 
 
 def _gib(mib: int) -> str:
