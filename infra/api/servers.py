@@ -317,9 +317,9 @@ def _one(request: Request, project: Project, server: Server, code: int = status.
 # --- launching -----------------------------------------------------------------------------------------------------
 
 
-def _catalog(project: Project, data: dict[str, Any]) -> dict[str, Any]:
+def _catalog(request: Request, project: Project, data: dict[str, Any]) -> dict[str, Any]:
     """The region, flavor, image and key pair a launch names, as objects; a field error for any that is not there
-    to choose (another region's flavor, another member's key pair…)."""
+    to choose (another region's flavor, another member's key pair: a launch uses the caller's own)."""
     region = open_regions().filter(slug=data["region"]).first()
     if region is None:
         raise serializers.ValidationError({"region": [_("No open region has this code.")]})
@@ -332,7 +332,7 @@ def _catalog(project: Project, data: dict[str, Any]) -> dict[str, Any]:
         errors["image"] = [_("This image is not offered in %(region)s.") % {"region": region.name}]
     keypair = None
     if data["keypair"] is not None:
-        keypair = Keypair.objects.live().filter(pk=data["keypair"], project=project).first()
+        keypair = Keypair.objects.live().filter(pk=data["keypair"], project=project, user=request.user).first()
         if keypair is None:
             errors["keypair"] = [_("Choose one of your own key pairs in this project.")]
     networks = _networks(project, region, data["networks"])
@@ -420,7 +420,7 @@ class ServerListView(generics.ListAPIView):
         _scope, project = project_scope(request, project_id)
         data = ServerCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        chosen = _catalog(project, data.validated_data)
+        chosen = _catalog(request, project, data.validated_data)
         servers = actions.create_servers(
             actor=api_actor(request),
             project=project,
