@@ -113,3 +113,11 @@ def push_region_quotas(region_id: str) -> int:
 def delete_cloud_keypair(self: Task, keypair_id: str) -> None:
     """Remove a deleted key pair from every region's cloud it reached (retrying a region that does not answer)."""
     _again(self, provisioning.delete_cloud_keypair(keypair_id, attempt=self.request.retries))
+
+
+@shared_task(bind=True, name="infra.tasks.fetch_console_log", acks_late=True, max_retries=None)
+def fetch_console_log(self: Task, server_id: str, lines: int = 200) -> None:
+    """Fetch a server's console log for its page (kept in the cache, pushed on the live channel)."""
+    from infra import console_log
+
+    _again(self, console_log.fetch(server_id, lines, attempt=self.request.retries))
