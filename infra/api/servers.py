@@ -301,7 +301,7 @@ def filtered(request: Request, project: Project) -> QuerySet[Server]:
     if data.get("image"):
         rows = rows.filter(image_id=data["image"])
     if data.get("q"):
-        rows = rows.annotate(ips=IPS).filter(Q(name__icontains=data["q"]) | Q(ips__contains=data["q"]))
+        rows = rows.annotate(ips=IPS).filter(Q(name__icontains=data["q"]) | Q(ips__icontains=data["q"]))
     return rows
 
 
