@@ -1,15 +1,626 @@
-"""Being written (issue 9)."""
+"""A project's server list (/o/<org>/<project>/servers/): a table with server-side pagination, sorting, filters and
+search, counts above it, row actions and bulk operations, kept live by the project's channel.
 
-from django.http import Http404, HttpRequest, HttpResponse
+Reads come from the mirror (never the cloud), in a constant number of queries whatever the page size. Every change
+goes through `infra.actions.servers`, one server at a time, each in its own transaction: a bulk operation reports
+what it did and what it skipped, and why. What a page offers comes from `infra.servers_ui`, so the list, the detail
+page and the live fragments agree:
+
+    live_row(scope, server)   # the row as this page's table draws it for `scope`, plus the counts (hx-swap-oob)
+
+Bulk operations ask first: the bulk form posts without `confirmed` and gets the confirmation naming the servers
+(a partial for htmx, a page without JavaScript); its button posts again with `confirmed=1`. A row's own menu asks in
+the page's dialog (`data-confirm`) and posts with `confirmed=1` at once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import django_filters
+import django_tables2 as tables
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.template import Context
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console.core import live
+from console.core.htmx import TABLE_PARTIAL, htmx_target, render_page
+from console.core.tables import FilterSet, Table, build_table
+from infra import servers_ui
+from infra.actions import servers as actions
+from infra.models import Flavor, Image, Region, Server
+from infra.providers.base import TRANSITIONAL, Status
+from tenants.policy import ActionError, NotFound
+from tenants.scope import ProjectScope, project_view
+from tenants.views.base import actor_for
+
+NARROW = {"th": {"class": "w-1"}, "td": {"class": "w-1 text-nowrap"}}
+
+# The quick operations a row's menu offers (form operations open the server's page).
+ROW_OPS = ("start", "stop", "reboot", "confirm_resize", "revert_resize", "delete")
+ROW_LINKS = ("resize", "rebuild")
+# The operations the bulk form offers (those marked `bulk` in servers_ui.OPS), in this order.
+BULK_OPS = tuple(name for name in ("start", "stop", "reboot", "delete") if servers_ui.OPS[name].bulk)
+# How many names a bulk confirmation spells out before "and N more".
+NAMED_IN_CONFIRMATION = 10
+
+# --- status groups and counts ----------------------------------------------------------------------------------------
+
+IN_PROGRESS = frozenset(TRANSITIONAL | {Status.VERIFY_RESIZE})  # waiting for the cloud, or for the user's answer
 
 
-def servers(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+@dataclass(frozen=True)
+class StatusGroup:
+    key: str
+    label: Any
+    statuses: frozenset[Status]
 
 
-def servers_bulk(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise Http404
+STATUS_GROUPS: tuple[StatusGroup, ...] = (
+    StatusGroup("running", pgettext_lazy("servers", "Running"), frozenset({Status.ACTIVE})),
+    StatusGroup("stopped", pgettext_lazy("servers", "Stopped"), frozenset({Status.STOPPED})),
+    StatusGroup("in_progress", pgettext_lazy("servers", "In progress"), IN_PROGRESS),
+    StatusGroup("error", pgettext_lazy("servers", "Error"), frozenset({Status.ERROR})),
+)
+GROUPS_BY_KEY = {group.key: group for group in STATUS_GROUPS}
 
 
-def live_row(scope: object, server: object) -> str | None:
-    return None
+def status_choices() -> list[tuple[Any, Any]]:
+    """The status filter's choices: the groups the counts show, then every status a live server can have."""
+    statuses = [(status.value, status.label) for status in Status if status != Status.DELETED]
+    return [
+        (gettext_lazy("Groups"), [(group.key, group.label) for group in STATUS_GROUPS]),
+        (gettext_lazy("Statuses"), statuses),
+    ]
+
+
+def filter_status(queryset: QuerySet[Server], value: str) -> QuerySet[Server]:
+    """A group key ("running", "in_progress"…) or one status ("BUILDING")."""
+    group = GROUPS_BY_KEY.get(value)
+    return queryset.filter(status__in=group.statuses if group else [value])
+
+
+def server_counts(rows: QuerySet[Server]) -> dict[str, int]:
+    """Total and per-group numbers of `rows`, in one aggregate query."""
+    aggregates = {"total": Count("pk")}
+    for group in STATUS_GROUPS:
+        aggregates[group.key] = Count("pk", filter=Q(status__in=group.statuses))
+    return rows.order_by().aggregate(**aggregates)
+
+
+# --- search ----------------------------------------------------------------------------------------------------------
+
+IP_CHARACTERS = re.compile(r"^[0-9A-Fa-f.:]+$")
+
+
+def search_name_or_address(queryset: QuerySet[Server], value: str) -> QuerySet[Server]:
+    """Servers whose name contains `value`, or one of whose IP addresses does (partial: "10.0.0", "::1")."""
+    value = value.strip()
+    if not value:
+        return queryset
+    query = Q(name__icontains=value)
+    if IP_CHARACTERS.match(value):
+        # jsonb as text reads `[{"ip": "10.0.0.5", …}]`: match inside the value of an "ip" key only (not a MAC).
+        query |= Q(addresses_text__iregex='"ip": "[^"]*' + re.escape(value))
+        queryset = queryset.alias(addresses_text=Cast("addresses", TextField()))
+    return queryset.filter(query)
+
+
+# --- the table -------------------------------------------------------------------------------------------------------
+
+
+def server_url(scope: ProjectScope, server: Server) -> str:
+    return reverse(
+        "server",
+        kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug, "server_id": server.pk},
+    )
+
+
+def _url(name: str, scope: ProjectScope) -> str:
+    return reverse(name, kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug})
+
+
+PROGRESS: dict[str, Any] = {
+    Status.PENDING: gettext_lazy("Waiting for its turn…"),
+    Status.CREATING: gettext_lazy("Sending the request to the cloud…"),
+    Status.BUILDING: gettext_lazy("The cloud is building it…"),
+    Status.STARTING: gettext_lazy("Booting…"),
+    Status.STOPPING: gettext_lazy("Shutting down…"),
+    Status.REBOOTING: gettext_lazy("Restarting…"),
+    Status.RESIZING: gettext_lazy("Moving to the new instance type…"),
+    Status.VERIFY_RESIZE: gettext_lazy("Check it, then confirm or revert the type change."),
+    Status.REVERTING: gettext_lazy("Going back to the former instance type…"),
+    Status.REBUILDING: gettext_lazy("Reinstalling from the image…"),
+    Status.DELETING: gettext_lazy("Releasing its disk and addresses…"),
+}
+
+
+def progress_text(server: Server) -> str:
+    """A line under a waiting server's badge saying what the console waits for."""
+    return str(PROGRESS.get(server.status, ""))
+
+
+def format_ram(ram_mb: int) -> str:
+    if ram_mb < 1024:
+        return _("%(n)s MiB") % {"n": ram_mb}
+    gib = ram_mb / 1024
+    return _("%(n)s GiB") % {"n": f"{gib:g}" if gib == int(gib) or gib >= 10 else f"{gib:.1f}"}
+
+
+def flavor_summary(flavor: Flavor) -> str:
+    """ "2 vCPU · 4 GiB RAM" """
+    return _("%(vcpus)s vCPU · %(ram)s RAM") % {"vcpus": flavor.vcpus, "ram": format_ram(flavor.ram_mb)}
+
+
+def created_cell(server: Server) -> str:
+    local = localtime(server.created_at)
+    by = server.created_by.display_name if server.created_by else ""
+    return format_html(
+        '<time datetime="{}" class="text-nowrap" title="{}">{}</time>{}',
+        local.isoformat(),
+        date_format(local, "DATETIME_FORMAT"),
+        date_format(local, "SHORT_DATE_FORMAT"),
+        format_html('<div class="small text-secondary text-truncate cell-truncate">{}</div>', by) if by else "",
+    )
+
+
+def _row_attrs() -> dict[str, Callable[[Server], str]]:
+    return {
+        "id": lambda record: f"server-row-{record.pk}",
+        "data-status": lambda record: record.status,
+        "class": lambda record: "server-row-deleted text-secondary" if record.status == Status.DELETED else "",
+    }
+
+
+class ServerFilter(FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label=gettext_lazy("Search"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("Name or IP address")}),
+    )
+    status = django_filters.ChoiceFilter(
+        method="filter_by_status", label=gettext_lazy("Status"), empty_label=gettext_lazy("All"), choices=()
+    )
+    region = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Region"), empty_label=gettext_lazy("All"), queryset=Region.objects.none()
+    )
+    flavor = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Instance type"), empty_label=gettext_lazy("All"), queryset=Flavor.objects.none()
+    )
+    image = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Image"), empty_label=gettext_lazy("All"), queryset=Image.objects.none()
+    )
+
+    class Meta:
+        model = Server
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, scope: ProjectScope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["status"].extra["choices"] = status_choices()
+        mine = Server.objects.filter(project=scope.project).live().order_by()
+        # Choices from the project's own data: the regions it uses and the types and images its servers have.
+        self.filters["region"].queryset = Region.objects.filter(cloud_projects__project=scope.project).distinct()
+        self.filters["flavor"].queryset = Flavor.objects.filter(pk__in=mine.values("flavor")).order_by(
+            "vcpus", "ram_mb", "name"
+        )
+        self.filters["image"].queryset = Image.objects.filter(pk__in=mine.values("image")).order_by("name")
+
+    def search(self, queryset: QuerySet[Server], name: str, value: str) -> QuerySet[Server]:
+        return search_name_or_address(queryset, value)
+
+    def filter_by_status(self, queryset: QuerySet[Server], name: str, value: str) -> QuerySet[Server]:
+        return filter_status(queryset, value)
+
+
+class ServerTable(Table):
+    select = tables.TemplateColumn(
+        template_name="infra/servers/_col_select.html", verbose_name="", orderable=False, empty_values=(), attrs=NARROW
+    )
+    name = tables.TemplateColumn(
+        template_name="infra/servers/_col_name.html", verbose_name=gettext_lazy("Name"), order_by=("name", "created_at")
+    )
+    status = tables.Column(verbose_name=gettext_lazy("Status"), order_by=("status", "name"))
+    addresses = tables.TemplateColumn(
+        template_name="infra/servers/_col_addresses.html",
+        verbose_name=gettext_lazy("IP addresses"),
+        orderable=False,
+        empty_values=(),
+    )
+    flavor = tables.Column(
+        verbose_name=gettext_lazy("Instance type"), order_by=("flavor__vcpus", "flavor__ram_mb", "flavor__name", "name")
+    )
+    image = tables.TemplateColumn(
+        template_name="infra/servers/_col_image.html",
+        verbose_name=gettext_lazy("Image"),
+        orderable=False,
+        empty_values=(),
+    )
+    region = tables.Column(verbose_name=gettext_lazy("Region"), order_by=("region__name", "name"))
+    keypair = tables.Column(verbose_name=gettext_lazy("Key pair"), orderable=False, empty_values=())
+    created_at = tables.Column(verbose_name=gettext_lazy("Created"), order_by=("created_at", "name"))
+    actions = tables.Column(
+        verbose_name="",
+        orderable=False,
+        empty_values=(),
+        attrs={"th": {"class": "w-1"}, "td": {"class": "text-end w-1"}},
+    )
+
+    empty_icon = "server"
+    empty_title = gettext_lazy("No instances yet")
+    empty_description = gettext_lazy("Launch instances to run your software in the cloud.")
+    filtered_empty_description = gettext_lazy("No instance matches these filters. Change or clear them to see more.")
+
+    class Meta(Table.Meta):
+        row_attrs = _row_attrs()
+
+    def __init__(self, *args: Any, scope: ProjectScope, live: bool = False, next_url: str = "", **kwargs: Any) -> None:
+        self.scope, self.live, self.next_url = scope, live, next_url
+        self.can_operate = servers_ui.can_operate(scope)
+        self.bulk_url = _url("servers_bulk", scope)
+        exclude = [] if self.can_operate else ["select", "actions"]
+        super().__init__(*args, exclude=exclude, **kwargs)
+        if self.can_operate:
+            self.columns["select"].column.verbose_name = render_to_string("infra/servers/_col_select_all.html")
+            self.columns["actions"].column.verbose_name = format_html(
+                '<span class="visually-hidden">{}</span>', _("Actions")
+            )
+
+    def render_flavor(self, record: Server) -> str:
+        return format_html(
+            '<div class="text-nowrap" translate="no">{}</div><div class="small text-secondary text-nowrap">{}</div>',
+            record.flavor.name,
+            flavor_summary(record.flavor),
+        )
+
+    def render_region(self, record: Server) -> str:
+        return format_html('<span class="text-nowrap">{}</span>', record.region.name)
+
+    def render_keypair(self, record: Server) -> str:
+        name = record.keypair.name if record.keypair else record.keypair_name
+        return format_html('<span class="text-nowrap">{}</span>', name) if name else "—"
+
+    def render_created_at(self, record: Server) -> str:
+        return created_cell(record)
+
+    def render_status(self, record: Server) -> str:
+        return render_to_string("infra/servers/_col_status.html", {"record": record, "progress": progress_text(record)})
+
+    def render_actions(self, record: Server) -> str:
+        if record.status == Status.DELETED:
+            return ""
+        return row_menu(
+            self.scope, record, live=self.live, next_url=self.next_url, request=getattr(self, "request", None)
+        )
+
+
+def row_menu(scope: ProjectScope, server: Server, *, live: bool, next_url: str, request: HttpRequest | None) -> str:
+    """A row's operations menu: the quick operations (each behind the confirmation its op defines) and links to the
+    server's page for the form operations. Live rows get a menu that loads itself (it needs a CSRF token)."""
+    list_url = _url("servers", scope)
+    offers = [
+        {
+            "name": offer.name,
+            "op": offer.op,
+            "enabled": offer.enabled,
+            "reason": offer.reason,
+            "confirm": str(offer.op.confirm) % {"name": server.name} if offer.op.confirm else "",
+        }
+        for offer in servers_ui.offers(scope, server, names=ROW_OPS)
+    ]
+    context = {
+        "server": server,
+        "offers": offers,
+        "links": servers_ui.offers(scope, server, names=ROW_LINKS),
+        "bulk_url": _url("servers_bulk", scope),
+        "detail_url": server_url(scope, server),
+        "menu_url": f"{list_url}?row={server.pk}",
+        "next": next_url or list_url,
+        "live": live,
+    }
+    return render_to_string("infra/servers/_col_actions.html", context, request=request)
+
+
+# --- the page --------------------------------------------------------------------------------------------------------
+
+
+def launch_refusal(scope: ProjectScope) -> str:
+    """Why the page's "Launch instances" is disabled ("" when it is not)."""
+    if scope.organization.is_suspended:
+        return _(
+            "%(org)s is suspended: new instances cannot be launched. Existing ones can be stopped and deleted."
+        ) % {"org": scope.organization.name}
+    return ""
+
+
+def shown_url(request: HttpRequest, list_url: str) -> str:
+    """The list URL the browser shows (filters, sort and page), for forms to come back to: the request's own, or for
+    an htmx request the page it came from (a row's menu loaded after a live update)."""
+    if htmx_target(request) is not None or request.headers.get("HX-Request") == "true":
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if current.path == list_url:
+            return f"{current.path}?{current.query}" if current.query else current.path
+    path = request.get_full_path()
+    return path if path.startswith(list_url) and "row=" not in path else list_url
+
+
+def _page_context(request: HttpRequest, scope: ProjectScope) -> dict[str, Any]:
+    rows = servers_ui.project_servers(scope)
+    counts = server_counts(rows)
+    list_url = _url("servers", scope)
+    here = shown_url(request, list_url)
+    filters = ServerFilter(request.GET, queryset=rows, scope=scope)
+    table = build_table(
+        request,
+        ServerTable,
+        filters.qs,
+        filters=filters,
+        order_by=("-created_at",),
+        caption=_("Instances"),
+        scope=scope,
+        next_url=here,
+    )
+    return {
+        "scope": scope,
+        "organization": scope.organization,
+        "project": scope.project,
+        "table": table,
+        "counts": counts,
+        "count_links": count_links(list_url, counts),
+        "can_operate": servers_ui.can_operate(scope),
+        "launch_url": _url("server_launch", scope),
+        "launch_refusal": launch_refusal(scope),
+        "bulk_url": _url("servers_bulk", scope),
+        "bulk_ops": [servers_ui.OPS[name] for name in BULK_OPS],
+        "live_url": live.socket_path(scope.project),
+        "here": here,
+        "list_url": list_url,
+    }
+
+
+def count_links(list_url: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """The counts above the table, each a link that filters the list by its group."""
+    links = [{"key": "total", "label": _("Total"), "n": counts["total"], "url": list_url}]
+    for group in STATUS_GROUPS:
+        links.append(
+            {"key": group.key, "label": group.label, "n": counts[group.key], "url": f"{list_url}?status={group.key}"}
+        )
+    return links
+
+
+@project_view
+@require_http_methods(["GET", "HEAD"])
+def servers(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
+    if "row" in request.GET:
+        return _row_menu_response(request, scope)
+    context = _page_context(request, scope)
+    return render_page(
+        request,
+        "infra/servers/list.html",
+        context,
+        partials={"table": TABLE_PARTIAL, "server-counts": "infra/servers/_list_counts.html"},
+    )
+
+
+def _row_menu_response(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
+    """One row's menu (`?row=<id>`): a live row loads its own, with the CSRF token its forms need."""
+    try:
+        server = servers_ui.server_or_404(scope, request.GET["row"], include_deleted=False)
+    except ValidationError as error:
+        raise Http404 from error
+    if not servers_ui.can_operate(scope):
+        return HttpResponse("")
+    list_url = _url("servers", scope)
+    return HttpResponse(row_menu(scope, server, live=False, next_url=shown_url(request, list_url), request=request))
+
+
+# --- bulk ------------------------------------------------------------------------------------------------------------
+
+
+def _run(op: str, actor: Any, server: Server) -> Server:
+    match op:
+        case "start":
+            return actions.start_server(actor=actor, server=server)
+        case "stop":
+            return actions.stop_server(actor=actor, server=server)
+        case "reboot":
+            return actions.reboot_server(actor=actor, server=server)
+        case "reboot_hard":
+            return actions.reboot_server(actor=actor, server=server, hard=True)
+        case "confirm_resize":
+            return actions.confirm_resize(actor=actor, server=server)
+        case "revert_resize":
+            return actions.revert_resize(actor=actor, server=server)
+        case "lock":
+            return actions.lock_server(actor=actor, server=server)
+        case "unlock":
+            return actions.unlock_server(actor=actor, server=server)
+        case "delete":
+            return actions.delete_server(actor=actor, server=server)
+    raise ValueError(op)
+
+
+def done_message(op: str, n: int) -> str:
+    """What a bulk operation did, as a sentence ("3 instances are stopping.")."""
+    messages_by_op = {
+        "start": ngettext("%(n)s instance is starting.", "%(n)s instances are starting.", n),
+        "stop": ngettext("%(n)s instance is stopping.", "%(n)s instances are stopping.", n),
+        "reboot": ngettext("%(n)s instance is rebooting.", "%(n)s instances are rebooting.", n),
+        "reboot_hard": ngettext("%(n)s instance is rebooting.", "%(n)s instances are rebooting.", n),
+        "confirm_resize": ngettext(
+            "The type change of %(n)s instance is being confirmed.",
+            "The type changes of %(n)s instances are being confirmed.",
+            n,
+        ),
+        "revert_resize": ngettext(
+            "The type change of %(n)s instance is being reverted.",
+            "The type changes of %(n)s instances are being reverted.",
+            n,
+        ),
+        "lock": ngettext("%(n)s instance is locked.", "%(n)s instances are locked.", n),
+        "unlock": ngettext("%(n)s instance is unlocked.", "%(n)s instances are unlocked.", n),
+        "delete": ngettext("%(n)s instance is being deleted.", "%(n)s instances are being deleted.", n),
+    }
+    return messages_by_op[op] % {"n": n}
+
+
+def confirmation_question(op: str, names: list[str], total: int) -> str:
+    """ "Delete 3 instances: web-1, web-2, web-3?" (the first few names, then how many more)."""
+    shown = ", ".join(names[:NAMED_IN_CONFIRMATION])
+    if total > NAMED_IN_CONFIRMATION:
+        shown = ngettext(
+            "%(names)s and %(more)s more", "%(names)s and %(more)s more", total - NAMED_IN_CONFIRMATION
+        ) % {
+            "names": shown,
+            "more": total - NAMED_IN_CONFIRMATION,
+        }
+    questions = {
+        "start": ngettext("Start %(n)s instance: %(names)s?", "Start %(n)s instances: %(names)s?", total),
+        "stop": ngettext("Stop %(n)s instance: %(names)s?", "Stop %(n)s instances: %(names)s?", total),
+        "reboot": ngettext("Reboot %(n)s instance: %(names)s?", "Reboot %(n)s instances: %(names)s?", total),
+        "delete": ngettext("Delete %(n)s instance: %(names)s?", "Delete %(n)s instances: %(names)s?", total),
+    }
+    return questions[op] % {"n": total, "names": shown}
+
+
+def confirmation_button(op: str, total: int) -> str:
+    buttons = {
+        "start": ngettext("Start %(n)s instance", "Start %(n)s instances", total),
+        "stop": ngettext("Stop %(n)s instance", "Stop %(n)s instances", total),
+        "reboot": ngettext("Reboot %(n)s instance", "Reboot %(n)s instances", total),
+        "delete": ngettext("Delete %(n)s instance", "Delete %(n)s instances", total),
+    }
+    return buttons[op] % {"n": total}
+
+
+def _ids(request: HttpRequest) -> list[uuid.UUID]:
+    """The posted server ids (every row of the page when "select all on this page" is ticked); bad ones ignored."""
+    field = "page_ids" if request.POST.get("all_on_page") else "ids"
+    ids = []
+    for value in request.POST.getlist(field):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return ids
+
+
+def _back(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
+    """Back to the list the user came from (its filters, sort and page kept), or the project's list."""
+    list_url = _url("servers", scope)
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure())
+    if target and safe and target.startswith(list_url):
+        return redirect(target)
+    return redirect(list_url)
+
+
+def perform(scope: ProjectScope, actor: Any, op: str, chosen: Iterable[Server]) -> tuple[list[Server], list[str]]:
+    """Run `op` on each server, each through its action in its own transaction: (done, why each other was skipped)."""
+    done, skipped = [], []
+    for server in chosen:
+        try:
+            done.append(_run(op, actor, server))
+        except NotFound:
+            skipped.append(_("%(name)s is no longer there.") % {"name": server.name})
+        except ActionError as error:
+            skipped.append(str(error.message))
+    return done, skipped
+
+
+@require_POST
+@project_view
+def servers_bulk(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
+    """One operation on the chosen servers of the project (ids of other projects are simply not found)."""
+    if not servers_ui.can_operate(scope):
+        raise PermissionDenied(_("Your role does not allow operating instances."))
+    op_name = request.POST.get("op", "")
+    op = servers_ui.OPS.get(op_name)
+    if op is None or op.form:
+        return HttpResponseBadRequest(_("Unknown operation."))
+    ids = _ids(request)
+    chosen = list(servers_ui.project_servers(scope).filter(pk__in=ids).order_by("name", "created_at")) if ids else []
+    is_htmx = htmx_target(request) is not None
+    if not chosen:
+        if is_htmx:
+            return render(request, "infra/servers/_list_bulk_confirm.html", {"nothing": True})
+        messages.warning(request, _("Select one or more instances first."))
+        return _back(request, scope)
+    if request.POST.get("confirmed") != "1":
+        if op_name not in BULK_OPS:
+            return HttpResponseBadRequest(_("Unknown operation."))
+        context = bulk_confirmation(request, scope, op, chosen)
+        if is_htmx:
+            return render(request, "infra/servers/_list_bulk_confirm.html", context)
+        return render(request, "infra/servers/list.html", {**context, "confirm_page": True})
+    done, skipped = perform(scope, actor_for(request), op_name, chosen)
+    if done:
+        messages.success(request, done_message(op_name, len(done)))
+    if skipped:
+        report = _("Skipped: %(reasons)s") % {"reasons": " ".join(skipped)}
+        (messages.warning if done else messages.error)(request, report)
+    return _back(request, scope)
+
+
+def bulk_confirmation(request: HttpRequest, scope: ProjectScope, op: servers_ui.Op, chosen: list[Server]) -> dict:
+    names = [server.name for server in chosen]
+    foreseen = [(server, servers_ui.refusal(scope, server, op)) for server in chosen]
+    return {
+        "scope": scope,
+        "organization": scope.organization,
+        "project": scope.project,
+        "op": op,
+        "chosen": chosen,
+        "question": confirmation_question(op.name, names, len(chosen)),
+        "detail": op.confirm_detail,
+        "button": confirmation_button(op.name, len(chosen)),
+        "foreseen_skips": [(server, reason) for server, reason in foreseen if reason],
+        "bulk_url": _url("servers_bulk", scope),
+        "next": request.POST.get("next", "") or _url("servers", scope),
+    }
+
+
+# --- live ------------------------------------------------------------------------------------------------------------
+
+CREATING = frozenset({Status.PENDING, Status.CREATING, Status.BUILDING})
+
+
+def live_row(scope: ProjectScope, server: Server) -> str | None:
+    """The server's row as this scope's list draws it, and the counts above the table, as hx-swap-oob fragments.
+    A server still being created that the page does not show raises the "new instances" notice instead."""
+    table = ServerTable([server], scope=scope, live=True)
+    table.context = Context({"table": table})  # what TemplateColumn cells read (render_table does this for pages)
+    counts = server_counts(servers_ui.project_servers(scope))
+    list_url = _url("servers", scope)
+    return render_to_string(
+        "infra/servers/_list_live.html",
+        {
+            "table": table,
+            "row": table.rows[0],
+            "counts": counts,
+            "count_links": count_links(list_url, counts),
+            "new": server.status in CREATING,
+            "server": server,
+            "list_url": list_url,
+            "oob": True,
+        },
+    )
