@@ -371,6 +371,11 @@ def server_op(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUID, o
 # --- operations with a form ------------------------------------------------------------------------------------------
 
 
+def _posted(request: HttpRequest) -> Any:
+    """The form's data on a POST (even an empty one, so that it is checked), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _require_operate(scope: ProjectScope, server: Server) -> None:
     if not servers_ui.can_operate(scope):
         raise PermissionDenied(_("Your role does not allow changing instances."))
@@ -444,7 +449,7 @@ def server_resize(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUI
     server = servers_ui.server_or_404(scope, server_id)
     _require_operate(scope, server)
     choices = flavor_choices(scope, server)
-    form = ResizeForm(request.POST or None)
+    form = ResizeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         flavor = next((c.flavor for c in choices if c.flavor.pk == form.cleaned_data["flavor"]), None)
         if flavor is None:
@@ -501,7 +506,7 @@ def server_rebuild(request: HttpRequest, scope: ProjectScope, server_id: uuid.UU
     usable = [
         i for i in images if not i.min_disk_gb or i.min_disk_gb <= server.flavor.disk_gb or not server.flavor.disk_gb
     ]
-    form = RebuildForm(request.POST or None, server=server, initial={"image": server.image_id})
+    form = RebuildForm(_posted(request), server=server, initial={"image": server.image_id})
     if request.method == "POST" and form.is_valid():
         image = next((i for i in usable if i.pk == form.cleaned_data["image"]), None)
         if image is None:
@@ -543,7 +548,7 @@ class RenameForm(forms.Form):
 def server_rename(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUID) -> HttpResponse:
     server = servers_ui.server_or_404(scope, server_id)
     _require_operate(scope, server)
-    form = RenameForm(request.POST or None, initial={"name": server.name})
+    form = RenameForm(_posted(request), initial={"name": server.name})
     if request.method == "POST" and form.is_valid():
         try:
             renamed = actions.rename_server(actor=actor_for(request), server=server, name=form.cleaned_data["name"])
