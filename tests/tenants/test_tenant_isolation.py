@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from infra.models import Keypair, QuotaRequest, Region
+from infra.models import CloudProject, Flavor, Keypair, QuotaRequest, Region, Server
 from tenants.models import ApiToken, AuditEvent, Invitation, Membership, Organization, Project
 from tests.conftest import make_api_token
 from tests.harness.urlwalk import build, routes
@@ -50,6 +50,24 @@ def sample_kwargs(tenant) -> dict[str, object]:
         reason="a launch",
         requested_by=tenant.member,
     )
+    cloud_project = CloudProject.objects.create(
+        project=tenant.project, region=region, provider_id=f"cloud-{tenant.slug}", status=CloudProject.Status.ACTIVE
+    )
+    flavor = Flavor.objects.get_or_create(
+        region=region,
+        provider_id="isolation-small",
+        defaults={"name": "small", "vcpus": 1, "ram_mb": 512, "disk_gb": 1},
+    )[0]
+    server = Server.objects.create(
+        project=tenant.project,
+        region=region,
+        cloud_project=cloud_project,
+        name=f"{tenant.slug}-web",
+        provider_id=f"vm-{tenant.slug}",
+        status="ACTIVE",
+        flavor=flavor,
+        keypair=keypair,
+    )
     return {
         "org_slug": tenant.slug,
         "project_slug": tenant.project.slug,
@@ -58,6 +76,8 @@ def sample_kwargs(tenant) -> dict[str, object]:
         "token_id": token.pk,
         "keypair_id": keypair.pk,
         "request_id": quota_request.pk,
+        "server_id": server.pk,
+        "op": "delete",
     }
 
 
@@ -74,6 +94,11 @@ def state(tenant) -> tuple:
         sorted(ApiToken.objects.filter(organization=organization).values_list("name", "revoked_at")),
         sorted(Keypair.objects.filter(project__organization=organization).values_list("name", "deleted_at")),
         sorted(QuotaRequest.objects.filter(project__organization=organization).values_list("resource", "status")),
+        sorted(
+            Server.objects.filter(project__organization=organization).values_list(
+                "name", "status", "locked", "flavor_id", "deleted_at"
+            )
+        ),
     )
 
 
