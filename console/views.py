@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_safe
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from console.core import live
-from infra import quotas
+from infra import quotas, servers_ui
+from infra.views_servers import count_links, server_counts
 from tenants import feed
 from tenants.api.errors import error_body
 from tenants.models import Invitation, Membership
@@ -57,6 +58,9 @@ def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
         "live_url": live.socket_path(scope.project),
         "quota_regions": quotas.overview(scope.project, quotas.COMPUTE),
     }
+    counts = server_counts(servers_ui.project_servers(scope))
+    servers_url = reverse("servers", kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug})
+    context.update(counts=counts, count_links=count_links(servers_url, counts), servers_url=servers_url)
     return render(request, "console/project_overview.html", context)
 
 
