@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.core import live
@@ -152,7 +152,10 @@ def progress(server: Server) -> str:
 
 def flavor_summary(flavor: Flavor) -> str:
     """ "2 vCPUs · 4 GiB RAM · 40 GiB disk"."""
-    return _("%(vcpus)s vCPUs · %(ram)s RAM · %(disk)s disk") % {
+    text = ngettext(
+        "%(vcpus)s vCPU · %(ram)s RAM · %(disk)s disk", "%(vcpus)s vCPUs · %(ram)s RAM · %(disk)s disk", flavor.vcpus
+    )
+    return text % {
         "vcpus": flavor.vcpus,
         "ram": format_ram(flavor.ram_mb),
         "disk": format_disk(flavor.disk_gb),
