@@ -186,7 +186,10 @@ def _parts(scope: ProjectScope, server: Server) -> dict[str, Any]:
         "primary_ops": shown_ops(scope, server, PRIMARY_OPS),
         "more_ops": shown_ops(scope, server, MORE_OPS),
         "resize_ops": shown_ops(scope, server, ("confirm_resize", "revert_resize")),
-        "error_ops": shown_ops(scope, server, ("reboot_hard", "delete")) if server.status == Status.ERROR else [],
+        # In ERROR: what can be done now (delete always; a hard reboot where the engine allows it).
+        "error_ops": [op for op in shown_ops(scope, server, ("reboot_hard", "delete")) if op.enabled]
+        if server.status == Status.ERROR
+        else [],
         "progress": progress(server),
         "header_url": _server_url("server_header", scope, server),
         "keypair_url": _keypair_url(scope, server),

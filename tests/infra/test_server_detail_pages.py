@@ -168,8 +168,9 @@ def test_a_server_in_error_says_what_to_do_and_offers_delete(server, tenant_a):
     server.transition(Status.ERROR, error_message="Could not create the instance: no valid host was found.")
     html = tenant_a.client("member").get(page(tenant_a, server)).content.decode()
     assert "The instance is in error" in html and "no valid host was found" in html
-    assert "A hard reboot often brings it back" in html
+    assert "Delete it and launch a new one; you are not charged for an instance in error." in html
     assert "delete" in enabled_forms(html)
+    assert not ops_shown(html.split('data-banner="error"', 1)[1]) - {"delete"}  # the banner offers what works
 
 
 def test_a_deleted_servers_page_still_opens_as_read_only_history(server, tenant_a):
