@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -230,7 +231,11 @@ def server_detail(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUI
 def server_header(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUID) -> HttpResponse:
     """The header alone (status, progress, operations): what the page reloads after a live change or a reconnect."""
     server = servers_ui.server_or_404(scope, server_id)
-    return render(request, "infra/servers/_detail_header.html", _parts(scope, server))
+    context = _parts(scope, server)
+    # Its forms go back to the tab that holds the header (htmx says which), not to this fragment's URL.
+    page_path = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    context["back_url"] = page_path if _is_server_page(page_path, scope, server) else ""
+    return render(request, "infra/servers/_detail_header.html", context)
 
 
 @project_view
@@ -349,11 +354,21 @@ DONE_MESSAGES: dict[str, str | Promise] = {
 }
 
 
+def _is_server_page(path: str, scope: ProjectScope, server: Server) -> bool:
+    """Whether `path` is one of this server's pages (a tab or a form page; not a fragment's URL)."""
+    overview = _server_url("server", scope, server)
+    return (
+        path.startswith(overview)
+        and "//" not in path
+        and path != _server_url("server_header", scope, server)
+        and "/do/" not in path
+    )
+
+
 def _back(request: HttpRequest, scope: ProjectScope, server: Server) -> HttpResponse:
     """Back to the tab the operation was sent from (a path of this server's pages only), else the overview."""
-    overview = _server_url("server", scope, server)
     back = request.POST.get("next", "")
-    return redirect(back if back.startswith(overview) and "//" not in back else overview)
+    return redirect(back if _is_server_page(back, scope, server) else _server_url("server", scope, server))
 
 
 @require_POST

@@ -64,3 +64,14 @@ def test_a_member_stops_a_server_and_reads_its_console_log_live(
     expect(page.locator(f"tr[data-flavor='{small.name}']")).to_contain_text("Current")
     page.locator(f"tr[data-flavor='{bigger.name}'] input[type=radio]").check()
     screenshot("server-resize-en")
+
+    # Change type: the page returns to the server, whose banner asks to confirm or revert once the cloud resized it
+    # (live, no reload); confirming keeps the new type.
+    page.get_by_role("button", name="Change type").click()
+    expect(page.get_by_text(f"Changing the type of game-1 to {bigger.name}.")).to_be_visible()
+    banner = page.locator("[data-banner='verify-resize']")
+    expect(banner).to_contain_text("Confirm the new type or revert", timeout=20000)
+    screenshot("server-verify-resize-en")
+    banner.get_by_role("button", name="Confirm type change").click()
+    expect(banner).to_have_count(0, timeout=20000)
+    expect(page.locator(f"#server-{server.pk}-overview [data-field='flavor']")).to_contain_text(bigger.name)

@@ -48,6 +48,17 @@ def test_a_next_outside_the_servers_pages_is_ignored(server, tenant_a):
     assert response["Location"] == page(tenant_a, server)
 
 
+def test_the_reloaded_headers_forms_go_back_to_the_tab_that_holds_it(server, tenant_a):
+    client = tenant_a.client("member")
+    html = client.get(
+        page(tenant_a, server, "header/"),
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver" + page(tenant_a, server, "network/")},
+    ).content.decode()
+    assert f'name="next" value="{page(tenant_a, server, "network/")}"' in html
+    response = post_op(client, tenant_a, server, "reboot", next=page(tenant_a, server, "header/"))
+    assert response["Location"] == page(tenant_a, server)  # never to the fragment's own URL
+
+
 def test_reboot_hard_reboot_lock_and_unlock(server, tenant_a):
     client = tenant_a.client("member")
     post_op(client, tenant_a, server, "reboot")
