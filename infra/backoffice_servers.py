@@ -45,9 +45,7 @@ class OperatorServerFilter(FilterSet):
     tenant = django_filters.CharFilter(
         method="search_tenant",
         label=gettext_lazy("Tenant"),
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": gettext_lazy("Organization name or slug, or project name")}
-        ),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": gettext_lazy("Organization or project")}),
     )
     q = django_filters.CharFilter(
         method="search",
