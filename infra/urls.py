@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("infra.urls_launch")),
     path("", include("infra.urls_servers")),
     path("", include("infra.urls_server")),
+    path("", include("infra.urls_regions")),
 ]
