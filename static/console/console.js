@@ -62,6 +62,15 @@
     );
     dialog.showModal();
   });
+  // "Select all on this page": a checkbox with data-select-all ticks (or clears) the rows' boxes of its form.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-select-all]");
+    if (all) {
+      document.querySelectorAll('input[data-select-row][form="' + all.getAttribute("form") + '"]').forEach(function (box) {
+        box.checked = all.checked;
+      });
+    }
+  });
   // The live channel (console/live/*): htmx's ws extension keeps the socket; here only what the page shows of it.
   var RECONNECTING_CODES = [1006, 1011, 1012, 1013]; // the extension reconnects after these codes, with backoff
 
