@@ -120,7 +120,7 @@ OPS: dict[str, Op] = {
             "reboot_hard",
             gettext_lazy("Hard reboot"),
             "bolt",
-            frozenset({Status.ACTIVE}),
+            frozenset({Status.ACTIVE, Status.ERROR}),
             Operation.START,
             confirm=gettext_lazy("Hard reboot %(name)s?"),
             confirm_detail=gettext_lazy(
@@ -212,7 +212,7 @@ def refusal(scope: ProjectScope, server: Server, op: Op) -> str:
         return ""
     if server.status not in op.statuses:
         return _("Not while the instance is %(status)s.") % {"status": server.get_status_display().lower()}
-    if op.name in ("lock", "unlock") and not server.provider_id:
+    if op.name in ("lock", "unlock", "reboot_hard") and not server.provider_id:
         return _("Not before the instance exists in the cloud.")
     return ""
 

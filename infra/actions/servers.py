@@ -346,7 +346,10 @@ def reboot_server(*, actor: Actor, server: Server, hard: bool = False) -> Server
     authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.START)
     server = _locked(server)
     _ensure_not_locked(server)
-    _ensure_status(server, {Status.ACTIVE}, _("reboot"))
+    # A hard reboot is also how a server in ERROR is brought back (as nova allows).
+    _ensure_status(server, {Status.ACTIVE, Status.ERROR} if hard else {Status.ACTIVE}, _("reboot"))
+    if not server.provider_id:
+        raise Conflict(_("%(name)s was never made in the cloud: delete it and launch again.") % {"name": server.name})
     return _begin(
         actor, server, to=Status.REBOOTING, op="reboot", action="server.reboot", after={"hard": hard}, hard=hard
     )
@@ -447,6 +450,7 @@ def _push_attributes(server: Server) -> None:
 def rename_server(*, actor: Actor, server: Server, name: str) -> Server:
     authorize(actor, server.project.organization, minimum=Role.MEMBER, operation=Operation.UPDATE)
     server = _locked(server)
+    _ensure_not_locked(server)
     name = validate_name(name)
     if server.status == Status.DELETING:
         raise Conflict(_("%(name)s is being deleted.") % {"name": server.name})

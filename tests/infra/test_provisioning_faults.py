@@ -17,7 +17,16 @@ from infra.models import Server
 from infra.providers import driver_for
 from infra.providers.base import Status
 from tenants.audit import Actor
-from tests.infra.engine import activate, drive, sandbox_region, set_region_settings, small_flavors, small_image
+from tenants.policy import ActionError
+from tests.infra.engine import (
+    activate,
+    drive,
+    sandbox_region,
+    set_region_settings,
+    small_flavors,
+    small_image,
+    statuses,
+)
 
 
 def new_server(tenant, region, name: str = "game-1", **extra) -> Server:
@@ -184,6 +193,27 @@ def test_a_build_that_fails_in_the_cloud_ends_in_error_with_its_fault(sandbox, t
     server = drive(actions.delete_server(actor=Actor(tenant_a.member), server=server))
     assert server.status == Status.DELETED
     assert cloud_servers(server) == []
+
+
+def test_a_hard_reboot_brings_a_server_in_error_back_to_running(sandbox, tenant_a):
+    activate(tenant_a.project, sandbox, Actor(tenant_a.admin))
+    set_region_settings(sandbox, faults=[{"op": "create_server", "error": "build_error", "times": 1}])
+    server = drive(new_server(tenant_a, sandbox))
+    assert server.status == Status.ERROR
+    with pytest.raises(ActionError, match="while it is error"):
+        actions.reboot_server(actor=Actor(tenant_a.member), server=server)  # a soft reboot needs a running one
+    server = drive(actions.reboot_server(actor=Actor(tenant_a.member), server=server, hard=True))
+    assert server.status == Status.ACTIVE
+
+
+def test_a_server_in_error_that_the_cloud_never_made_cannot_be_rebooted(sandbox, tenant_a):
+    activate(tenant_a.project, sandbox, Actor(tenant_a.admin))
+    server = new_server(tenant_a, sandbox)
+    Server.objects.filter(pk=server.pk).update(status=Status.ERROR, error_message="Quota exceeded in the cloud.")
+    server.refresh_from_db()
+    with pytest.raises(ActionError, match="never made in the cloud"):
+        actions.reboot_server(actor=Actor(tenant_a.member), server=server, hard=True)
+    assert statuses(server) == Status.ERROR
 
 
 def test_a_delete_during_a_create_deletes_what_the_cloud_made(region, tenant_a):

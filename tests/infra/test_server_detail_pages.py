@@ -164,13 +164,20 @@ def test_a_suspended_organisation_sees_start_and_change_disabled_with_the_reason
     assert page(tenant_a, server, "resize/") not in html and page(tenant_a, server, "rebuild/") not in html
 
 
-def test_a_server_in_error_says_what_to_do_and_offers_delete(server, tenant_a):
+def test_a_server_in_error_says_what_to_do_and_offers_hard_reboot_and_delete(server, tenant_a):
     server.transition(Status.ERROR, error_message="Could not create the instance: no valid host was found.")
     html = tenant_a.client("member").get(page(tenant_a, server)).content.decode()
     assert "The instance is in error" in html and "no valid host was found" in html
-    assert "Delete it and launch a new one; you are not charged for an instance in error." in html
-    assert "delete" in enabled_forms(html)
-    assert not ops_shown(html.split('data-banner="error"', 1)[1]) - {"delete"}  # the banner offers what works
+    assert "A hard reboot often brings it back. If it does not, delete it and launch a new one" in html
+    assert {"delete", "reboot_hard"} <= enabled_forms(html)
+    assert not ops_shown(html.split('data-banner="error"', 1)[1]) - {"delete", "reboot_hard"}  # what works
+
+
+def test_a_server_in_error_the_cloud_never_made_offers_delete_only(server, tenant_a):
+    server.transition(Status.ERROR, provider_id="", error_message="Quota exceeded in the cloud.")
+    html = tenant_a.client("member").get(page(tenant_a, server)).content.decode()
+    assert "It was never made in the cloud: delete it and launch it again." in html
+    assert not ops_shown(html.split('data-banner="error"', 1)[1]) - {"delete"}
 
 
 def test_a_deleted_servers_page_still_opens_as_read_only_history(server, tenant_a):
