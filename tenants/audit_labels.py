@@ -101,6 +101,25 @@ def field_label(key: str) -> str:
     return str(FIELD_LABELS.get(key, key))
 
 
+# The labels of coded values, per field (e.g. a server's "status": "ACTIVE" shows as "Running").
+VALUE_LABELS: dict[str, dict[str, str | Promise]] = {}
+
+
+def register_fields(
+    labels: dict[str, str | Promise], values: dict[str, dict[str, str | Promise]] | None = None
+) -> None:
+    """Label the `before`/`after` fields an app records, and the coded values of some of them (from AppConfig.ready):
+    `register_fields({"status": _("status")}, {"status": dict(Status.choices)})`."""
+    FIELD_LABELS.update(labels)
+    for key, mapping in (values or {}).items():
+        VALUE_LABELS.setdefault(key, {}).update(mapping)
+
+
+def value_label(key: str, value: str) -> str:
+    """A coded value's label, or the value itself when its field has no labels for it."""
+    return str(VALUE_LABELS.get(key, {}).get(value, value))
+
+
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped choices for a select: [(group label, [(action, label), …]), …]."""
     return [

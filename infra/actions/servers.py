@@ -18,7 +18,7 @@ from infra import quotas
 from infra.models import CloudProject, Flavor, Image, Keypair, Region, Resource, Server
 from infra.providers.base import SETTLED, Status
 from tenants.audit import Actor, record, snapshot
-from tenants.audit_labels import register_actions
+from tenants.audit_labels import register_actions, register_fields
 from tenants.models import Project, Role
 from tenants.policy import ActionError, Conflict, NotFound, Operation, authorize
 
@@ -49,8 +49,50 @@ def register_audit_labels() -> None:
             "server.sync": gettext_lazy("Instance changed in the cloud"),
             "server.adopt": gettext_lazy("Instance made outside the console adopted"),
             "server.vanished": gettext_lazy("Instance gone from the cloud"),
+            # What the cloud finished (recorded by infra.provisioning as `server.<op>.done`).
+            "server.create.done": gettext_lazy("Instance built"),
+            "server.start.done": gettext_lazy("Instance start finished"),
+            "server.stop.done": gettext_lazy("Instance stop finished"),
+            "server.reboot.done": gettext_lazy("Instance reboot finished"),
+            "server.resize.done": gettext_lazy("Instance type changed, waiting for confirmation"),
+            "server.confirm_resize.done": gettext_lazy("Instance type change finished"),
+            "server.revert_resize.done": gettext_lazy("Instance type change reverted"),
+            "server.rebuild.done": gettext_lazy("Instance rebuild finished"),
         },
     )
+    register_fields(
+        {
+            "status": gettext_lazy("status"),
+            "flavor": gettext_lazy("instance type"),
+            "flavor_id": gettext_lazy("instance type"),
+            "image": gettext_lazy("image"),
+            "image_id": gettext_lazy("image"),
+            "region": gettext_lazy("region"),
+            "locked": gettext_lazy("locked"),
+            "hard": gettext_lazy("hard reboot"),
+            "from": gettext_lazy("from"),
+            "to": gettext_lazy("to"),
+            "op": gettext_lazy("operation"),
+            "error": gettext_lazy("error"),
+            "cloud_status": gettext_lazy("status in the cloud"),
+            "provider_id": gettext_lazy("cloud id"),
+        },
+        {"status": dict(Status.choices), "op": dict(OP_VALUE_LABELS)},
+    )
+
+
+# The operations `server.error` names (its "op"), as the activity page shows them.
+OP_VALUE_LABELS = {
+    "create": gettext_lazy("create"),
+    "start": gettext_lazy("start"),
+    "stop": gettext_lazy("stop"),
+    "reboot": gettext_lazy("reboot"),
+    "resize": gettext_lazy("change type"),
+    "confirm_resize": gettext_lazy("confirm the type change"),
+    "revert_resize": gettext_lazy("revert the type change"),
+    "rebuild": gettext_lazy("rebuild"),
+    "delete": gettext_lazy("delete"),
+}
 
 
 def validate_name(name: str) -> str:

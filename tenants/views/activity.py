@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET
 
 from console.core.htmx import render_page
 from console.core.tables import FilterSet, Table, build_table
-from tenants.audit_labels import action_choices, action_label, action_tone, field_label
+from tenants.audit_labels import action_choices, action_label, action_tone, field_label, value_label
 from tenants.models import AuditEvent, Organization, Project, Role
 from tenants.scope import OrganizationScope, organization_view
 
@@ -116,7 +116,7 @@ def _value(value: Any, key: str = "") -> str:
     if key == "role" and value in Role.values:
         return str(Role(value).label)
     if isinstance(value, str):
-        return value
+        return value_label(key, value)
     return json.dumps(value, ensure_ascii=False)
 
 

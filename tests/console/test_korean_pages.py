@@ -40,10 +40,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from console.views import server_error
-from infra.models import CloudProject, Flavor, Image, Keypair, QuotaRequest, Region
+from infra import console_log
+from infra.models import CloudProject, Flavor, Image, Keypair, QuotaRequest, Region, Server
 from infra.providers.base import Health
 from tenants import actions
-from tenants.audit import Actor
+from tenants.audit import Actor, record
 from tenants.models import ApiToken, Invitation, Membership, Notification, Organization, Project, Role, User
 from tests.conftest import PASSWORD
 from tests.harness.processes import OUTPUT_DIR
@@ -286,6 +287,7 @@ class World:
     flavor: Flavor
     image: Image
     keypair: Keypair
+    server: Server
     notification: Notification
     confirmation_key: str
     reset_uid: str
@@ -373,8 +375,13 @@ def build_world() -> World:
         health_latency_ms=12,
         health_checked_at=timezone.now() - timedelta(seconds=20),
     )
-    CloudProject.objects.create(
-        project=project, region=region, provider_id="kr-cloud-0001", status=CloudProject.Status.ACTIVE
+    cloud_project = CloudProject.objects.create(
+        project=project,
+        region=region,
+        provider_id="kr-cloud-0001",
+        status=CloudProject.Status.ACTIVE,
+        network_id="kr-net-0001",
+        cidr="10.0.0.0/24",
     )
     openstack_region = Region.objects.create(
         slug="seoul-openstack",
@@ -435,6 +442,48 @@ def build_world() -> World:
         fingerprint="SHA256:Y2hlY2tzdW0tb2YtdGhlLWtvcmVhbi13YWxrZXIta2V5",
         comment="",
     )
+    # Instances: running (with an address, activity and a console log), in error, waiting for a type change answer,
+    # and stopped and locked.
+    bigger = Flavor.objects.create(
+        region=region, provider_id="kr-flavor-2", name="g1.large", vcpus=4, ram_mb=8192, disk_gb=80, label="범용"
+    )
+
+    def server(name: str, status: str, **extra: object) -> Server:
+        return Server.objects.create(
+            project=project,
+            region=region,
+            cloud_project=cloud_project,
+            name=name,
+            provider_id=f"kr-vm-{name}",
+            status=status,
+            flavor=flavor,
+            image=image,
+            keypair=keypair,
+            keypair_name=keypair.cloud_name,
+            created_by=owner,
+            launched_at=timezone.now(),
+            addresses=[
+                {"ip": "10.0.0.11", "version": 4, "kind": "fixed", "network": "kr-net-0001", "mac": "fa:16:3e:00:00:0b"}
+            ],
+            **extra,
+        )
+
+    running = server("lobby-1", "ACTIVE")
+    record(actor, "server.create", project=project, target=running, after={"name": running.name})
+    record(actor, "server.stop", project=project, target=running, before={"status": "ACTIVE"})
+    server("match-2", "ERROR", error_message="호스트를 찾을 수 없습니다.")
+    server(
+        "match-3",
+        "VERIFY_RESIZE",
+        pending={"op": "resize", "flavor": str(bigger.pk), "previous_flavor": str(flavor.pk)},
+    )
+    server("lobby-2", "STOPPED", locked=True)
+    server("lobby-3", "BUILDING", pending={"op": "create"})
+    console_log._store(
+        running.pk,
+        console_log.ConsoleLog(text="[    0.000000] 리눅스 부팅\n", lines=50, fetched_at=timezone.now()),
+    )
+
     notification = Notification.objects.create(
         user=owner,
         organization=organization,
@@ -462,6 +511,7 @@ def build_world() -> World:
         flavor=flavor,
         image=image,
         keypair=keypair,
+        server=running,
         notification=notification,
         confirmation_key=EmailConfirmationHMAC(address).key,
         reset_uid=user_pk_to_url_str(owner),
@@ -485,6 +535,14 @@ def build_world() -> World:
             "ubuntu-24.04",
             "ubuntu",
             keypair.public_key,
+            "g1.large",
+            "lobby-1",
+            "lobby-2",
+            "lobby-3",
+            "match-2",
+            "match-3",
+            "kr-net-0001",
+            keypair.cloud_name,
         ],
     )
 
@@ -504,8 +562,9 @@ def url_values(world: World, route: Route) -> dict[str, object]:
         "request_id": world.quota_request.pk,
         "project_id": world.project.pk,
         "item_id": world.image.pk if "image" in route.name else world.flavor.pk,
-        "op": "hide",
+        "op": "stop" if route.name == "server_op" else "hide",
         "keypair_id": world.keypair.pk,
+        "server_id": world.server.pk,
         "notification_id": world.notification.pk,
     }
     if route.name == "account_confirm_email":
@@ -635,6 +694,38 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
     walk.get(operator, "operator", reverse("operator_quota_requests") + "?status=rejected")
     walk.get(operator, "operator", reverse("operator_quota_requests") + "?q=zzz-nothing")
 
+    # Instances: the list filtered and empty-searched, each state's page, the tabs, the forms' errors, the bulk
+    # confirmation and its result, the wizard's partials and refusals, a viewer's and an operator's views.
+    servers = f"/o/{org}/starfall/servers/"
+    by_name = {s.name: s for s in Server.objects.filter(project=world.project)}
+    for query in ("?status=error", "?status=in_progress&sort=-name", "?q=zzz-nothing", "?q=10.0.0"):
+        walk.get(owner, "owner", servers + query)
+    for name in ("match-2", "match-3", "lobby-2", "lobby-3"):
+        walk.get(owner, "owner", f"{servers}{by_name[name].pk}/")
+    running = f"{servers}{world.server.pk}/"
+    walk.get(owner, "owner", servers + f"?row={world.server.pk}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="table")
+    bulk = reverse("servers_bulk", kwargs={"org_slug": org, "project_slug": "starfall"})
+    every = [s.pk for s in by_name.values()]
+    walk.post(owner, "owner", bulk, {"op": "delete", "ids": every, "next": servers})  # the confirmation
+    two = [by_name["lobby-1"].pk, by_name["lobby-2"].pk]
+    walk.post(owner, "owner", bulk, {"op": "start", "ids": two, "confirmed": "1", "next": servers})  # skipped ones
+    walk.post(owner, "owner", running + "resize/", {})
+    walk.post(owner, "owner", running + "rebuild/", {"image": world.image.pk, "confirm": "wrong"})
+    walk.post(owner, "owner", running + "rename/", {"name": "-nope-"})
+    walk.post(owner, "owner", running + "console-log/", {"lines": "200"})
+    walk.post(owner, "owner", running + "do/stop/", {"next": running})
+    launch = f"{servers}launch/"
+    walk.post(owner, "owner", launch, {"region": world.region.pk, "count": "30", "name": "-", "user_data": "apt-get"})
+    for target in ("launch-choices", "launch-flavors", "launch-summary"):
+        walk.get(owner, "owner", f"{launch}?region={world.region.pk}&count=3&name=web", HTTP_HX_REQUEST="true",
+                 HTTP_HX_TARGET=target)  # fmt: skip
+    walk.get(owner, "owner", f"/o/{world.suspended.slug}/racer/servers/launch/")
+    walk.get(owner, "owner", f"/o/{world.suspended.slug}/racer/servers/")
+    walk.get(operator, "operator", servers)
+    walk.get(operator, "operator", running)
+    walk.get(operator, "operator", reverse("operator_servers") + "?q=haneul&status=ERROR")
+    walk.get(operator, "operator", reverse("operator_servers") + "?q=zzz-nothing")
+
     # A pending invitation on the dashboard of the person invited.
     newcomer = signed_in(User.objects.get(email="newcomer@haneul-studio.example.com"))
     walk.get(newcomer, "newcomer", "/")
@@ -652,6 +743,9 @@ def walk_content(walk: Walk, visitors: dict[str, Client]) -> None:
         "starfall/",
         "starfall/settings/",
         "starfall/quotas/",
+        "starfall/servers/",
+        f"starfall/servers/{world.server.pk}/",
+        f"starfall/servers/{world.server.pk}/console-log/",
     ):
         walk.get(viewer, "viewer", f"/o/{org}/{suffix}")
     # 404 pages, a form sent without its CSRF token (an expired page), the 500 page.

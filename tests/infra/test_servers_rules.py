@@ -207,3 +207,18 @@ def test_every_action_infra_audits_has_a_label():
     recorded = {action for path in root.rglob("*.py") for action in audited.findall(path.read_text())}
     assert {"server.start", "project.region.ready", "quota_request.approve"} <= recorded
     assert sorted(action for action in recorded if action not in ACTION_LABELS) == []
+
+
+def test_every_operation_the_cloud_finishes_has_a_label():
+    """`server.<op>.done` (recorded by provisioning for each op it waits for) is named in words too."""
+    from infra.provisioning import DONE_WHEN
+    from tenants.audit_labels import ACTION_LABELS
+
+    assert sorted(f"server.{op}.done" for op in DONE_WHEN if f"server.{op}.done" not in ACTION_LABELS) == []
+
+
+def test_the_activity_shows_a_servers_status_by_its_label_not_its_code(server_a, tenant_a):
+    actions.stop_server(actor=Actor(tenant_a.member), server=server_a)
+    html = tenant_a.client("owner").get(tenant_a.url("-/activity/")).content.decode()
+    assert "Instance stopped" in html and "Stopping" in html
+    assert ">STOPPING<" not in html
