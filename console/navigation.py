@@ -99,6 +99,7 @@ MENU: tuple[NavSection, ...] = (
         _("Settings"),
         "settings",
         (
+            NavItem(_("Regions"), "project_regions", "map-pin"),
             NavItem(_("Quotas"), "quotas", "gauge"),
             NavItem(_("Organization"), "organization_overview", "building", "organization"),
             NavItem(_("Members"), "members", "users", "organization"),

@@ -438,6 +438,7 @@ def drive_cloud_project(cloud_project_id: uuid.UUID | str) -> Step:
     ).update(status=CloudProject.Status.CREATING, claim_token=token, claimed_at=now, attempts=cp.attempts + 1)
     if not claimed:
         return Step(retry_in=claim_lease().total_seconds())
+    live.publish(cp.project, "cloud_project", cp.pk)  # setting up (the Regions page shows it)
     cp.refresh_from_db()
     driver = driver_for(cp.region)
     try:
@@ -506,6 +507,7 @@ def _cloud_project_failed(cp: CloudProject, token: uuid.UUID, error: CloudError)
             updated_at=timezone.now(),
         )
         record(None, "project.region.error", project=cp.project, target=cp, after={"error": message[:500]})
+        live.publish(cp.project, "cloud_project", cp.pk)
     return DONE
 
 

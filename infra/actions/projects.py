@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from console.core import live
 from infra.models import CloudProject, Region
 from tenants.audit import Actor, record
 from tenants.audit_labels import register_actions
@@ -67,6 +68,7 @@ def activate_region(*, actor: Actor, project: Project, region: Region) -> CloudP
     else:
         cloud_project = CloudProject.objects.create(project=project, region=region)
     record(actor, "project.region.activate", project=project, target=cloud_project, after={"region": region.slug})
+    live.publish(project, "cloud_project", cloud_project.pk)
     _enqueue(cloud_project)
     return cloud_project
 

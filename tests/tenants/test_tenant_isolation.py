@@ -77,6 +77,7 @@ def sample_kwargs(tenant) -> dict[str, object]:
         "keypair_id": keypair.pk,
         "request_id": quota_request.pk,
         "server_id": server.pk,
+        "region_slug": region.slug,
         "op": "delete",
     }
 
