@@ -133,6 +133,13 @@ ALLOWED_WORDS = frozenset(
         "Windows",
         "Linux",
         "macOS",
+        "cloud",  # cloud-init, #cloud-config: the tool and its format, named so in Korean consoles too
+        "init",
+        "config",
+        "YAML",
+        "MAC",
+        "IPv4",
+        "IPv6",
     }
 )
 
@@ -543,6 +550,8 @@ def build_world() -> World:
             "match-3",
             "kr-net-0001",
             keypair.cloud_name,
+            "web-{n}",  # the wizard's example name (a host name)
+            "apt-get",  # user data the owner typed, quoted back in the error
         ],
     )
 
