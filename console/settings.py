@@ -159,9 +159,7 @@ CACHES = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        # channels_redis waits for messages with blocking pops of 5 s; redis-py 8 reads with a 5 s socket timeout by
-        # default, so an idle socket's pop could time out just as Redis answered and drop the browser's connection.
-        "CONFIG": {"hosts": [{"address": redis_db(2), "socket_timeout": 30}], "prefix": f"{KEY_PREFIX}:asgi"},
+        "CONFIG": {"hosts": [redis_db(2)], "prefix": f"{KEY_PREFIX}:asgi"},
     }
 }
 
