@@ -15,7 +15,6 @@ itself from `server_header` (one GET) so that its buttons work.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -329,18 +328,6 @@ def server_console_log(request: HttpRequest, scope: ProjectScope, server_id: uui
 
 # --- one-click operations --------------------------------------------------------------------------------------------
 
-ONE_CLICK: dict[str, Callable[..., Server]] = {
-    "start": actions.start_server,
-    "stop": actions.stop_server,
-    "reboot": actions.reboot_server,
-    "reboot_hard": lambda *, actor, server: actions.reboot_server(actor=actor, server=server, hard=True),
-    "confirm_resize": actions.confirm_resize,
-    "revert_resize": actions.revert_resize,
-    "lock": actions.lock_server,
-    "unlock": actions.unlock_server,
-    "delete": actions.delete_server,
-}
-
 DONE_MESSAGES: dict[str, str | Promise] = {
     "start": gettext_lazy("Starting %(name)s."),
     "stop": gettext_lazy("Stopping %(name)s."),
@@ -375,11 +362,11 @@ def _back(request: HttpRequest, scope: ProjectScope, server: Server) -> HttpResp
 @project_view
 def server_op(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUID, op: str) -> HttpResponse:
     """Run one lifecycle operation; a refusal is a message on the page it came from and changes nothing."""
-    if op not in ONE_CLICK:
+    if op not in actions.ONE_CLICK:
         raise Http404
     server = servers_ui.server_or_404(scope, server_id, include_deleted=False)
     try:
-        ONE_CLICK[op](actor=actor_for(request), server=server)
+        actions.run_one_click(actor=actor_for(request), server=server, op=op)
     except ActionError as error:
         refuse(request, error)
         return _back(request, scope, server)

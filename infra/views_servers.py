@@ -47,6 +47,7 @@ from console.core.htmx import TABLE_PARTIAL, htmx_target, render_page
 from console.core.tables import FilterSet, Table, build_table
 from infra import servers_ui
 from infra.actions import servers as actions
+from infra.backoffice_catalog import format_ram
 from infra.models import Flavor, Image, Region, Server
 from infra.providers.base import TRANSITIONAL, Status
 from tenants.policy import ActionError, NotFound
@@ -157,13 +158,6 @@ PROGRESS: dict[str, Any] = {
 def progress_text(server: Server) -> str:
     """A line under a waiting server's badge saying what the console waits for."""
     return str(PROGRESS.get(server.status, ""))
-
-
-def format_ram(ram_mb: int) -> str:
-    if ram_mb < 1024:
-        return _("%(n)s MiB") % {"n": ram_mb}
-    gib = ram_mb / 1024
-    return _("%(n)s GiB") % {"n": f"{gib:g}" if gib == int(gib) or gib >= 10 else f"{gib:.1f}"}
 
 
 def flavor_summary(flavor: Flavor) -> str:
@@ -436,29 +430,6 @@ def _row_menu_response(request: HttpRequest, scope: ProjectScope) -> HttpRespons
 # --- bulk ------------------------------------------------------------------------------------------------------------
 
 
-def _run(op: str, actor: Any, server: Server) -> Server:
-    match op:
-        case "start":
-            return actions.start_server(actor=actor, server=server)
-        case "stop":
-            return actions.stop_server(actor=actor, server=server)
-        case "reboot":
-            return actions.reboot_server(actor=actor, server=server)
-        case "reboot_hard":
-            return actions.reboot_server(actor=actor, server=server, hard=True)
-        case "confirm_resize":
-            return actions.confirm_resize(actor=actor, server=server)
-        case "revert_resize":
-            return actions.revert_resize(actor=actor, server=server)
-        case "lock":
-            return actions.lock_server(actor=actor, server=server)
-        case "unlock":
-            return actions.unlock_server(actor=actor, server=server)
-        case "delete":
-            return actions.delete_server(actor=actor, server=server)
-    raise ValueError(op)
-
-
 def done_message(op: str, n: int) -> str:
     """What a bulk operation did, as a sentence ("3 instances are stopping.")."""
     messages_by_op = {
@@ -539,7 +510,7 @@ def perform(scope: ProjectScope, actor: Any, op: str, chosen: Iterable[Server]) 
     done, skipped = [], []
     for server in chosen:
         try:
-            done.append(_run(op, actor, server))
+            done.append(actions.run_one_click(actor=actor, server=server, op=op))
         except NotFound:
             skipped.append(_("%(name)s is no longer there.") % {"name": server.name})
         except ActionError as error:

@@ -545,3 +545,30 @@ def lock_server(*, actor: Actor, server: Server) -> Server:
 @transaction.atomic
 def unlock_server(*, actor: Actor, server: Server) -> Server:
     return _set_lock(actor, server, False)
+
+
+# --- one-click operations by name ---------------------------------------------------------------------------------
+
+
+def _hard_reboot(*, actor: Actor, server: Server) -> Server:
+    return reboot_server(actor=actor, server=server, hard=True)
+
+
+# The operations that take nothing but the server, by the names the pages and the API use (infra.servers_ui.OPS).
+ONE_CLICK: dict[str, Any] = {
+    "start": start_server,
+    "stop": stop_server,
+    "reboot": reboot_server,
+    "reboot_hard": _hard_reboot,
+    "confirm_resize": confirm_resize,
+    "revert_resize": revert_resize,
+    "lock": lock_server,
+    "unlock": unlock_server,
+    "delete": delete_server,
+}
+
+
+def run_one_click(*, actor: Actor, server: Server, op: str) -> Server:
+    """Run a one-click operation by its name (the server page's buttons, the list's bulk form, the API's actions).
+    An unknown name is a programming error (callers offer only the names of ONE_CLICK)."""
+    return ONE_CLICK[op](actor=actor, server=server)

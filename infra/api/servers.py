@@ -488,25 +488,14 @@ def run_action(request: Request, server: Server, data: dict[str, Any]) -> Server
     """Run one lifecycle action through `infra.actions.servers` as the request's actor."""
     actor = api_actor(request)
     match data["action"]:
-        case "start":
-            return actions.start_server(actor=actor, server=server)
-        case "stop":
-            return actions.stop_server(actor=actor, server=server)
-        case "reboot":
-            return actions.reboot_server(actor=actor, server=server, hard=data["hard"])
         case "resize":
             return actions.resize_server(actor=actor, server=server, flavor=_flavor(server, data["flavor"]))
-        case "confirm_resize":
-            return actions.confirm_resize(actor=actor, server=server)
-        case "revert_resize":
-            return actions.revert_resize(actor=actor, server=server)
         case "rebuild":
             return actions.rebuild_server(actor=actor, server=server, image=_image(server, data["image"]))
-        case "lock":
-            return actions.lock_server(actor=actor, server=server)
-        case "unlock":
-            return actions.unlock_server(actor=actor, server=server)
-    raise AssertionError(data["action"])  # the serializer allows no other
+        case "reboot" if data["hard"]:
+            return actions.run_one_click(actor=actor, server=server, op="reboot_hard")
+        case name:
+            return actions.run_one_click(actor=actor, server=server, op=name)
 
 
 ACTIONS_DESCRIPTION = "\n".join(f"- `{name}`: {help_text}" for name, help_text in ACTIONS) + (
