@@ -29,7 +29,8 @@ def test_a_member_fills_the_wizard_sees_the_quota_check_and_launches_three(
         name="minji-laptop",
         public_key=keys.generate(comment="minji@laptop")[0].openssh,
     )
-    ProjectQuota.objects.create(project=tenant_a.project, region=region, instances=2)
+    # (update_or_create: a running worker may have made the row already, pushing the quotas after activation)
+    ProjectQuota.objects.update_or_create(project=tenant_a.project, region=region, defaults={"instances": 2})
     login(tenant_a.member)
     page.goto(f"/o/{tenant_a.slug}/main/servers/launch/")
     expect(page.get_by_role("heading", name="Launch instances")).to_be_visible()

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from infra.models import Region, Server
 from infra.providers.base import Status
@@ -37,6 +37,20 @@ def mark_page(page: Page) -> None:
 
 def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("document.documentElement.dataset.e2eUntouched") == "yes"
+
+
+def press(button: Locator, until: Locator, *, timeout: float) -> None:
+    """Click `button` until `until` shows. A part of the page that reloads itself (after a live change or a
+    reconnect of the live channel) can swap the button out between the press and the release, and the click is lost;
+    a person clicks again, and so does this."""
+    for _attempt in range(4):
+        button.click()
+        try:
+            expect(until).to_be_visible(timeout=timeout)
+            return
+        except AssertionError:
+            continue
+    expect(until).to_be_visible(timeout=timeout)
 
 
 def confirm(page: Page, question: str) -> None:
@@ -77,7 +91,7 @@ def test_launch_watch_stop_resize_and_delete_an_instance_from_the_browser(
     assert_not_reloaded(page)
 
     # Stop, after the confirmation: Stopped, live.
-    header.locator("button[data-op=stop]").click()
+    press(header.locator("button[data-op=stop]"), page.locator("#confirm-dialog"), timeout=5_000)
     confirm(page, "Stop journey?")
     expect(status).to_have_text("Stopped", timeout=wait)
     mark_page(page)
@@ -90,15 +104,19 @@ def test_launch_watch_stop_resize_and_delete_an_instance_from_the_browser(
     mark_page(page)
     banner = page.locator(f"#server-{server.pk}-header [data-banner=verify-resize]")
     expect(banner).to_be_visible(timeout=wait)
-    banner.locator("button[data-op=confirm_resize]").click()
+    press(
+        banner.locator("button[data-op=confirm_resize]"),
+        page.get_by_text("Confirming the new type of journey."),
+        timeout=5_000,
+    )
     expect(status).to_have_text(re.compile("Stopped|Running"), timeout=wait)
     expect(page.locator(f"#server-{server.pk}-header")).to_contain_text(bigger.name)
     server.refresh_from_db()
     assert server.flavor_id == bigger.pk and server.status in (Status.STOPPED, Status.ACTIVE)
 
     # Delete, after the confirmation: the list shows it going, and it is gone in the cloud.
-    header.get_by_test_id("more-ops").click()
-    header.locator("button[data-op=delete]").click()
+    press(header.get_by_test_id("more-ops"), header.locator("button[data-op=delete]"), timeout=5_000)
+    press(header.locator("button[data-op=delete]"), page.locator("#confirm-dialog"), timeout=5_000)
     confirm(page, "Delete journey?")
     page.wait_for_url(re.compile(r"/servers/(\?.*)?$"))
     mark_page(page)

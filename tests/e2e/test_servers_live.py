@@ -39,7 +39,7 @@ def launch_one(tenant: Tenant) -> Server:
 
 def test_the_list_catches_up_with_a_change_made_while_its_socket_was_down(
     browser: Browser,
-    studio: Tenant,
+    studio: Tenant,  # noqa: F811
     restartable_server: RestartableServer,  # noqa: F811
 ) -> None:
     server: list[Server] = []

@@ -36,7 +36,7 @@ def test_demo_owner_signs_in_and_sees_the_dashboard_in_both_languages(page: Page
     page.locator(".console-topbar").get_by_role("button", name="한국어").click()
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.get_by_role("heading", name="Starfall Online")).to_be_visible()
-    expect(page.get_by_text("이 프로젝트에는 아직 리소스가 없습니다")).to_be_visible()
+    expect(page.get_by_text("이 프로젝트에는 아직 인스턴스가 없습니다")).to_be_visible()
     screenshot("project-ko")
     page.goto("/")
     expect(page.get_by_role("heading", name="대시보드")).to_be_visible()
