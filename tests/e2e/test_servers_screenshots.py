@@ -57,3 +57,33 @@ def test_wizard_list_and_detail_in_each_language(
     expect(page.get_by_role("heading", name="game-1")).to_be_visible()
     expect(page.locator(f"#server-{running.pk}-header .console-server-status")).to_have_text(labels["running"])
     screenshot(f"servers-detail-{language}")
+
+    # The other pages of an instance, and the project's regions.
+    for suffix, name in (("console-log/", "console-log"), ("resize/", "resize"), ("network/", "network")):
+        page.goto(tenant_a.url(f"main/servers/{running.pk}/{suffix}"))
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        screenshot(f"servers-{name}-{language}")
+    page.goto(tenant_a.url("main/regions/"))
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    screenshot(f"project-regions-{language}")
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_operators_instances_list_in_each_language(
+    page: Page, login, screenshot, tenant_a: Tenant, operator: User, transactional_db: None, language: str
+) -> None:
+    User.objects.filter(pk=operator.pk).update(language=language)
+    region = sandbox_region()
+    activate(tenant_a.project, region, Actor(tenant_a.admin))
+    small, _bigger = small_flavors(region)
+    drive(
+        actions.create_server(
+            actor=Actor(tenant_a.member), project=tenant_a.project, region=region, name="lobby-1", flavor=small,
+            image=small_image(region, small),
+        )
+    )  # fmt: skip
+    login(operator)
+    page.goto("/operators/servers/")
+    expect(page.get_by_role("link", name="lobby-1")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    screenshot(f"operator-servers-{language}")
