@@ -30,7 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console.core.forms import SendOnceForm
 from console.core.htmx import render_page
-from infra import catalog, quotas
+from infra import catalog, project_regions, quotas
 from infra.actions import servers as actions
 from infra.models import CloudProject, Flavor, Image, Keypair, Region, Resource
 from infra.models.quotas import UNLIMITED
@@ -190,14 +190,13 @@ def own_keypairs(scope: ProjectScope, user: object) -> list[Keypair]:
 
 def region_options(project: Project) -> list[RegionOption]:
     """The regions open to tenants, each with why it cannot be chosen: down, or the project not set up there."""
-    cloud_projects = {cp.region_id: cp for cp in CloudProject.objects.live().filter(project=project)}
     options = []
-    for region in catalog.open_regions():
-        cloud_project = cloud_projects.get(region.pk)
+    for item in project_regions.region_states(project):
+        region, cloud_project = item.region, item.cloud_project
         if not region.is_available:
             reason = region.health_message or _("%(region)s is down.") % {"region": region.name}
             options.append(RegionOption(region, cloud_project, reason))
-        elif cloud_project is None or not cloud_project.is_usable:
+        elif not item.usable:
             reason = (
                 _("Being set up for this project; try again in a minute.")
                 if cloud_project is not None and cloud_project.status != CloudProject.Status.ERROR

@@ -10,8 +10,6 @@ only; a suspended organisation sees the button disabled with the reason. The pag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,61 +23,12 @@ from console.core import live
 from console.core.htmx import render_page
 from infra import catalog
 from infra.actions import projects as actions
-from infra.models import CloudProject, Region
-from infra.providers.base import Health
-from tenants.models import Project, Role
+from infra.models import CloudProject
+from infra.project_regions import RegionState, region_states
+from tenants.models import Role
 from tenants.policy import ActionError, Operation, Suspended, ensure_not_suspended
 from tenants.scope import ProjectScope, project_view
 from tenants.views.base import actor_for, refuse
-
-NOT_SET_UP = "not_set_up"  # the state of a region where the project has no cloud project
-
-
-@dataclass(frozen=True)
-class RegionState:
-    """One region as this project sees it: the cloud project there (None: not set up) and what may be done."""
-
-    region: Region
-    cloud_project: CloudProject | None
-
-    @property
-    def state(self) -> str:
-        """`not_set_up`, or the cloud project's status (pending, creating, active, error, vanished)."""
-        return self.cloud_project.status if self.cloud_project is not None else NOT_SET_UP
-
-    @property
-    def state_label(self) -> str:
-        if self.cloud_project is None:
-            return _("Not set up")
-        return self.cloud_project.get_status_display()
-
-    @property
-    def usable(self) -> bool:
-        return self.cloud_project is not None and self.cloud_project.is_usable
-
-    @property
-    def in_progress(self) -> bool:
-        return self.state in (CloudProject.Status.PENDING, CloudProject.Status.CREATING)
-
-    @property
-    def activatable(self) -> bool:
-        """Whether activating (or trying again after an error) is what this region's state calls for."""
-        return self.state in (NOT_SET_UP, CloudProject.Status.ERROR)
-
-    @property
-    def health_reason(self) -> str:
-        """Why a region that is down (or degraded) is so, as the health check said."""
-        if self.region.health in (Health.DOWN, Health.DEGRADED):
-            return self.region.health_message or self.region.get_health_display()
-        return ""
-
-
-def region_states(project: Project) -> list[RegionState]:
-    """Every region open to tenants with the project's cloud project there (two queries)."""
-    cloud_projects = {
-        cp.region_id: cp for cp in CloudProject.objects.live().filter(project=project).select_related("region")
-    }
-    return [RegionState(region, cloud_projects.get(region.pk)) for region in catalog.open_regions()]
 
 
 def activation_refusal(scope: ProjectScope, item: RegionState) -> str:

@@ -22,8 +22,8 @@ from rest_framework.views import APIView
 from infra import catalog
 from infra.actions import projects as actions
 from infra.models import CloudProject
+from infra.project_regions import NOT_SET_UP, RegionState, region_states
 from infra.providers.base import Health
-from infra.views_regions import NOT_SET_UP, RegionState, region_states
 from tenants.api.idempotency import idempotent
 from tenants.api.scope import api_actor, project_scope
 from tenants.policy import NotFound
