@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,14 +20,16 @@ from infra import quotas, servers_ui
 from infra.views_servers import count_links, server_counts
 from tenants import feed
 from tenants.api.errors import error_body
-from tenants.models import Invitation, Membership
+from tenants.models import Invitation, Membership, Project
 from tenants.scope import ProjectScope, project_view
+
+DASHBOARD_PAGE_SIZE = 10  # organisations per page of the dashboard
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The user's organisations and their projects (from the shell's memberships), and invitations addressed to
-    one of the user's verified e-mail addresses."""
+    """The user's organisations with their projects, a page at a time (searchable by name, for users in many), and
+    invitations addressed to one of the user's verified e-mail addresses."""
     emails = request.user.emailaddress_set.filter(verified=True).values("email")
     invitations = (
         Invitation.objects.pending()
@@ -33,7 +37,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .exclude(organization__memberships__user=request.user)
         .select_related("organization")
     )
-    return render(request, "console/dashboard.html", {"invitations": list(invitations)})
+    query = request.GET.get("q", "").strip()[:100]
+    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    if query:
+        memberships = memberships.filter(organization__name__icontains=query)
+    memberships = memberships.prefetch_related(
+        Prefetch("organization__projects", queryset=Project.objects.order_by("name"))
+    ).order_by("organization__name", "organization_id")
+    page = Paginator(memberships, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"invitations": list(invitations), "page": page, "memberships": page.object_list, "query": query}
+    return render(request, "console/dashboard.html", context)
 
 
 @require_safe

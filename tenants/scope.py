@@ -70,7 +70,8 @@ class Moved(Exception):
 
 
 def memberships_with_projects(user: User | AnonymousUser) -> list[Membership]:
-    """The user's memberships, each with its organisation and that organisation's projects (two queries)."""
+    """All the user's memberships, each with its organisation and that organisation's projects (two queries).
+    Unbounded: for a user in many organisations, read one (`request_membership`) or a page (the dashboard)."""
     if not user.is_authenticated:
         return []
     return list(
@@ -81,13 +82,20 @@ def memberships_with_projects(user: User | AnonymousUser) -> list[Membership]:
     )
 
 
-def request_memberships(request: HttpRequest) -> list[Membership]:
-    """`memberships_with_projects` for the request's user, loaded once per request (shell and views share it)."""
-    cached = getattr(request, "_haneul_memberships", None)
-    if cached is None:
-        cached = memberships_with_projects(request.user)
-        request._haneul_memberships = cached
-    return cached
+def request_membership(request: HttpRequest, org_slug: str) -> Membership | None:
+    """The user's membership in the organisation `org_slug`, with the organisation and its projects (two queries,
+    however many organisations the user belongs to), loaded once per request."""
+    cache: dict[str, Membership | None] = request.__dict__.setdefault("_haneul_membership", {})
+    if org_slug not in cache:
+        cache[org_slug] = (
+            None
+            if not request.user.is_authenticated
+            else Membership.objects.filter(user=request.user, organization__slug=org_slug)
+            .select_related("organization")
+            .prefetch_related(Prefetch("organization__projects", queryset=Project.objects.order_by("name")))
+            .first()
+        )
+    return cache[org_slug]
 
 
 def _operator_organization(request: HttpRequest, org_slug: str) -> Organization | None:
@@ -98,15 +106,15 @@ def _operator_organization(request: HttpRequest, org_slug: str) -> Organization 
 
 def organization_scope_or_404(request: HttpRequest, org_slug: str) -> OrganizationScope:
     """The organisation a URL names, if the user is a member (or an operator visiting); 404 otherwise."""
-    for membership in request_memberships(request):
-        if membership.organization.slug == org_slug:
-            return OrganizationScope(organization=membership.organization, membership=membership)
+    membership = request_membership(request, org_slug)
+    if membership is not None:
+        return OrganizationScope(organization=membership.organization, membership=membership)
     organization = _operator_organization(request, org_slug)
     if organization is not None:
         return OrganizationScope(organization=organization, membership=None, operator_visit=True)
     redirect = OrganizationSlugRedirect.objects.filter(slug=org_slug).select_related("organization").first()
     if redirect is not None and (
-        any(m.organization_id == redirect.organization_id for m in request_memberships(request))
+        Membership.objects.filter(user=request.user, organization_id=redirect.organization_id).exists()
         or _operator_organization(request, redirect.organization.slug)
     ):
         raise Moved(f"/o/{org_slug}/", f"/o/{redirect.organization.slug}/")

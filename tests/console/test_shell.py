@@ -180,3 +180,54 @@ def test_htmx_request_for_a_table_gets_only_the_table_card(tenant_a):
 def test_htmx_request_for_another_target_gets_the_whole_page(tenant_a):
     response = tenant_a.client("owner").get(tenant_a.url("-/activity/"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="x")
     assert "<html" in response.content.decode()
+
+
+def join_organizations(user, count: int, projects_each: int = 0) -> list[Organization]:
+    orgs = Organization.objects.bulk_create(
+        Organization(name=f"Studio {i:03d}", slug=f"studio-{i:03d}") for i in range(count)
+    )
+    Membership.objects.bulk_create(Membership(user=user, organization=org, role=Role.MEMBER) for org in orgs)
+    Project.objects.bulk_create(
+        Project(organization=org, name=f"Game {j}", slug=f"game-{j}") for org in orgs for j in range(projects_each)
+    )
+    return orgs
+
+
+def switcher_html(body: str) -> str:
+    start = body.index('class="dropdown-menu console-switcher-menu"')
+    return body[start : body.index("New organization", start)]
+
+
+def test_switcher_of_a_user_in_many_organizations_shows_a_few_and_links_to_all(tenant_a):
+    join_organizations(tenant_a.owner, 30, projects_each=12)
+    body = tenant_a.client().get(overview_url(tenant_a), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    menu = switcher_html(body)
+    assert tenant_a.organization.name in menu  # the page's organisation comes first, whatever its name
+    assert menu.index(tenant_a.organization.name) < menu.index("Studio 000")
+    assert "Studio 006" in menu and "Studio 007" not in menu  # 8 organisations in all
+    assert "All 31 organizations" in menu
+    assert "Game 5" in menu and "Game 6" not in menu  # 8 of each, by name: Game 0, 1, 10, 11, 2, 3, 4, 5
+    assert "All 12 projects" in menu
+
+
+def test_shell_queries_do_not_grow_with_the_users_organizations(tenant_a):
+    client = tenant_a.client()
+    queries_for(client, overview_url(tenant_a))
+    few = queries_for(client, overview_url(tenant_a))
+    join_organizations(tenant_a.owner, 40, projects_each=3)
+    assert queries_for(client, overview_url(tenant_a)) == few
+
+
+def test_dashboard_pages_and_searches_the_users_organizations(tenant_a, tenant_b):
+    join_organizations(tenant_a.owner, 25)
+    client = tenant_a.client()
+    first = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1\u201310 of 26" in first
+    assert tenant_b.organization.name not in first
+    third = client.get("/?page=3", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "21\u201326 of 26" in third
+    found = client.get("/?q=studio 01", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Studio 010" in found and "Studio 019" in found and "Studio 020" not in found
+    none = client.get(f"/?q={tenant_b.organization.name}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "No organization matches" in none
+    assert tenant_b.organization.name + "</a>" not in none
