@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # trigram indexes (OpClass) for the server lists' search
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

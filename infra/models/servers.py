@@ -8,7 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models, transaction
+from django.db.models import Func, JSONField, TextField, Value
+from django.db.models.functions import Cast, Lower, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +22,18 @@ from infra.providers.base import POWERED_ON, TRANSITIONAL, Status
 from tenants.models import Project, TenantQuerySet
 
 METER = "compute.instance"
+
+# Servers that exist or are on their way: what every list reads. The lists' indexes are partial on it, so that the
+# deleted rows kept for audit and billing (they only grow) never slow a list down.
+LIVE = ~models.Q(status=Status.DELETED)
+
+
+def address_text() -> Func:
+    """A server's IP addresses as one lower-case text (`["10.0.0.5", "fd00::5"]`), for a partial IP search that a
+    trigram index serves: `LIKE '%10.0.0.%'` on it finds an address's part and never a MAC or a network's name.
+    Queries must use this same expression for PostgreSQL to use the index (`infra_server_ip_trgm`)."""
+    ips = Func(models.F("addresses"), Value("$[*].ip"), function="jsonb_path_query_array", output_field=JSONField())
+    return Lower(Cast(ips, TextField()))
 
 
 class ServerQuerySet(TenantQuerySet):
@@ -100,6 +115,22 @@ class Server(models.Model):
                 name="infra_server_transitional",
                 condition=models.Q(status__in=sorted(TRANSITIONAL)),
             ),
+            # The lists (a project's page and API, the operators' page): one index per filter and sort they offer,
+            # each ending with the id so that pages (offsets, cursors, keysets) have one order.
+            models.Index(fields=["project", "created_at", "id"], name="infra_server_live_created", condition=LIVE),
+            models.Index(
+                fields=["project", "status", "-created_at", "-id"], name="infra_server_live_status", condition=LIVE
+            ),
+            models.Index(fields=["project", "name", "created_at", "id"], name="infra_server_live_name", condition=LIVE),
+            models.Index(
+                fields=["project", "flavor", "created_at", "id"], name="infra_server_live_flavor", condition=LIVE
+            ),
+            models.Index(
+                fields=["project", "image", "created_at", "id"], name="infra_server_live_image", condition=LIVE
+            ),
+            models.Index(fields=["created_at", "id"], name="infra_server_live_all", condition=LIVE),
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="infra_server_name_trgm", condition=LIVE),
+            GinIndex(OpClass(address_text(), name="gin_trgm_ops"), name="infra_server_ip_trgm", condition=LIVE),
         ]
 
     def __str__(self) -> str:
