@@ -29,9 +29,7 @@ LIVE = ~models.Q(status=Status.DELETED)
 
 
 def address_text() -> Func:
-    """A server's IP addresses as one lower-case text (`["10.0.0.5", "fd00::5"]`), for a partial IP search that a
-    trigram index serves: `LIKE '%10.0.0.%'` on it finds an address's part and never a MAC or a network's name.
-    Queries must use this same expression for PostgreSQL to use the index (`infra_server_ip_trgm`)."""
+    """A server's IP addresses as one lower-case text (`["10.0.0.5", "fd00::5"]`): what `Server.ip_text` holds."""
     ips = Func(models.F("addresses"), Value("$[*].ip"), function="jsonb_path_query_array", output_field=JSONField())
     return Lower(Cast(ips, TextField()))
 
@@ -74,6 +72,10 @@ class Server(models.Model):
     network_ids = models.JSONField(default=list, blank=True)
     security_groups = models.JSONField(default=list, blank=True)
     addresses = models.JSONField(_("addresses"), default=list, blank=True)
+    # The addresses' IPs as one lower-case text, kept by PostgreSQL (a stored generated column), for the lists' partial
+    # IP search: `ip_text LIKE '%10.0.0.%'` finds a part of an address, never a MAC or a network's name, through a
+    # trigram index (infra_server_ips_trgm) whose matches are checked again on this short text, not the JSON.
+    ip_text = models.GeneratedField(expression=address_text(), output_field=models.TextField(), db_persist=True)
     locked = models.BooleanField(_("locked"), default=False)
     cloud_status = models.CharField(max_length=32, blank=True)
     task_state = models.CharField(max_length=32, blank=True)
@@ -130,7 +132,7 @@ class Server(models.Model):
             ),
             models.Index(fields=["created_at", "id"], name="infra_server_live_all", condition=LIVE),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="infra_server_name_trgm", condition=LIVE),
-            GinIndex(OpClass(address_text(), name="gin_trgm_ops"), name="infra_server_ip_trgm", condition=LIVE),
+            GinIndex(fields=["ip_text"], opclasses=["gin_trgm_ops"], name="infra_server_ips_trgm", condition=LIVE),
         ]
 
     def __str__(self) -> str:
