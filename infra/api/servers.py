@@ -1,9 +1,10 @@
 """API endpoints: a project's servers (instances).
 
-`/api/v1/projects/<project_id>/servers/` lists the project's servers, newest first, with cursor (keyset) pagination
-and filters (`status`, `region`, `flavor`, `image`, `q` for a name or an IP, `include_deleted`), and launches 1 to 20
-of one kind (`POST`, 202: the answer is always `{"servers": [...]}`, whatever the count). `/servers/<id>/` reads one
-(a deleted one too), renames it (`PATCH {"name"}`) or deletes it (`DELETE`, 202, also in ERROR);
+`/api/v1/projects/<project_id>/servers/` lists the project's servers, newest first (or as `ordering` asks: oldest
+first, by name), with cursor (keyset) pagination and filters (`status`, `region`, `flavor`, `image`, `q` for a name or
+an IP, `include_deleted`): an index serves each order and filter, so a page costs the same at any depth. It launches
+1 to 20 of one kind (`POST`, 202: the answer is always `{"servers": [...]}`, whatever the count). `/servers/<id>/`
+reads one (a deleted one too), renames it (`PATCH {"name"}`) or deletes it (`DELETE`, 202, also in ERROR);
 `/servers/<id>/actions/` runs a lifecycle action (`{"action": "stop"}`, 202).
 
 Everything goes through `infra.actions.servers`, as the console's pages do: the rules (roles, a token's ceiling, the
@@ -18,8 +19,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -239,6 +239,16 @@ class ServerActionSerializer(serializers.Serializer):
         return attrs
 
 
+# The list's orders (`?ordering=`): each ends with the id, so that cursors never skip or repeat a server, and an index
+# serves each in both directions (infra_server_live_created, infra_server_live_name).
+ORDERINGS: dict[str, tuple[str, ...]] = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+
+
 class ServerFilterSerializer(serializers.Serializer):
     """The list's query parameters, checked (an unknown status is a 400, not an empty list)."""
 
@@ -248,14 +258,10 @@ class ServerFilterSerializer(serializers.Serializer):
     image = serializers.UUIDField(required=False)
     q = serializers.CharField(required=False, max_length=255)
     include_deleted = serializers.BooleanField(required=False, default=False)
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False, default="-created_at")
 
 
 # --- reading -------------------------------------------------------------------------------------------------------
-
-# Each server's IPs as one text, for a partial search by IP (its addresses are a JSON list).
-IPS = RawSQL(
-    "(SELECT string_agg(address->>'ip', ' ') FROM jsonb_array_elements(infra_server.addresses) AS address)", ()
-)
 
 
 def _servers(project: Project) -> QuerySet[Server]:
@@ -276,9 +282,12 @@ def _values(request: Request, name: str) -> list[str]:
     return [part.strip() for value in request.query_params.getlist(name) for part in value.split(",") if part.strip()]
 
 
-def filtered(request: Request, project: Project) -> QuerySet[Server]:
-    """The project's servers with the list's filters applied (400 for a filter that is not valid)."""
-    params = {key: request.query_params.get(key) for key in ("region", "flavor", "image", "q", "include_deleted")}
+def filtered(request: Request, project: Project) -> tuple[QuerySet[Server], tuple[str, ...]]:
+    """The project's servers with the list's filters applied, and the order asked (400 for a parameter that is not
+    valid)."""
+    params = {
+        key: request.query_params.get(key) for key in ("region", "flavor", "image", "q", "include_deleted", "ordering")
+    }
     params = {key: value for key, value in params.items() if value not in (None, "")}
     statuses = _values(request, "status")
     if statuses:
@@ -301,8 +310,8 @@ def filtered(request: Request, project: Project) -> QuerySet[Server]:
     if data.get("image"):
         rows = rows.filter(image_id=data["image"])
     if data.get("q"):
-        rows = rows.annotate(ips=IPS).filter(Q(name__icontains=data["q"]) | Q(ips__icontains=data["q"]))
-    return rows
+        rows = servers_ui.search_name_or_address(rows, data["q"])
+    return rows.defer("user_data"), ORDERINGS[data["ordering"]]
 
 
 def _answer(project: Project, servers: list[Server], request: Request) -> list[dict[str, Any]]:
@@ -367,6 +376,12 @@ LIST_PARAMETERS = [
     OpenApiParameter(
         "include_deleted", bool, description="Also deleted servers (kept for their history); false by default."
     ),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=list(ORDERINGS),
+        description="`-created_at` (newest first, the default), `created_at` (oldest first), `name` or `-name`.",
+    ),
 ]
 CREATE_EXAMPLE = OpenApiExample(
     "Three web servers",
@@ -390,16 +405,20 @@ class ServerListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Server]:
         _scope, self.project = project_scope(self.request, self.kwargs["project_id"])
-        return filtered(self.request, self.project)
+        rows, self.ordering = filtered(self.request, self.project)
+        return rows
 
     def paginate_queryset(self, queryset: QuerySet[Server]) -> list[Server] | None:
-        self.paginator.ordering = ("-created_at", "-id")  # newest first; the id breaks ties (one launch of many)
+        self.paginator.ordering = self.ordering  # newest first by default; the id breaks ties (one launch of many)
         return super().paginate_queryset(queryset)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "project": self.project}
 
-    @extend_schema(summary="List the project's servers, newest first (cursor pages)", parameters=LIST_PARAMETERS)
+    @extend_schema(
+        summary="List the project's servers, newest first unless `ordering` says (cursor pages)",
+        parameters=LIST_PARAMETERS,
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

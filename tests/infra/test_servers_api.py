@@ -150,7 +150,12 @@ def test_filters_by_status_region_flavor_and_image(active_a, sandbox, tenant_a, 
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"status": "RUNNING"}, "status"), ({"image": "not-a-uuid"}, "image"), ({"include_deleted": "maybe"}, None)],
+    [
+        ({"status": "RUNNING"}, "status"),
+        ({"image": "not-a-uuid"}, "image"),
+        ({"include_deleted": "maybe"}, None),
+        ({"ordering": "status"}, "ordering"),
+    ],
 )
 def test_an_invalid_filter_is_a_400_that_names_it(active_a, tenant_a, params, field):
     response = token_client(tenant_a).get(url(tenant_a.project), params)
@@ -168,6 +173,43 @@ def test_search_finds_a_name_or_part_of_an_ip(active_a, sandbox, tenant_a):
     prefix = ip.rsplit(".", 1)[0] + "."
     assert set(ids(client.get(url(tenant_a.project), {"q": prefix}))) == {str(game.pk), str(web.pk)}
     assert ids(client.get(url(tenant_a.project), {"q": "fixed"})) == []  # the addresses' other fields are not text
+
+
+def test_the_list_orders_by_name_or_oldest_first_and_cursors_walk_every_server_once(
+    active_a, sandbox, tenant_a, tenant_b
+):
+    from tests.infra.test_server_list import make_server
+
+    names = ["delta", "alpha", "charlie", "alpha", "bravo", "alpha", "echo"]  # equal names: the id breaks the tie
+    servers = [make_server(tenant_a, sandbox, name, status=Status.PENDING) for name in names]  # no cloud id yet
+    make_server(tenant_b, sandbox, "alpha")
+    client = token_client(tenant_a, "viewer")
+
+    def walk(ordering: str) -> list[str]:
+        seen, page = [], client.get(url(tenant_a.project), {"ordering": ordering, "per_page": 2})
+        while True:
+            seen += ids(page)
+            if page.json()["next"] is None:
+                return seen
+            page = client.get(page.json()["next"])
+
+    by_name = sorted(servers, key=lambda s: (s.name, s.pk))
+    assert walk("name") == [str(s.pk) for s in by_name]
+    assert walk("-name") == [str(s.pk) for s in reversed(by_name)]
+    oldest_first = sorted(servers, key=lambda s: (s.created_at, s.pk))
+    assert walk("created_at") == [str(s.pk) for s in oldest_first]
+    assert walk("-created_at") == [str(s.pk) for s in reversed(oldest_first)]
+
+
+def test_search_finds_part_of_an_ipv6_address_in_any_case_but_not_a_mac(active_a, sandbox, tenant_a, tenant_b):
+    from tests.infra.test_server_list import make_server
+
+    six = make_server(tenant_a, sandbox, "six", ip="fd00:abcd::1a")
+    make_server(tenant_b, sandbox, "theirs", ip="fd00:abcd::1b")
+    client = token_client(tenant_a, "viewer")
+    assert ids(client.get(url(tenant_a.project), {"q": "FD00:ABCD"})) == [str(six.pk)]
+    assert ids(client.get(url(tenant_a.project), {"q": "::1a"})) == [str(six.pk)]
+    assert ids(client.get(url(tenant_a.project), {"q": "fa:16:3e"})) == []  # its MAC
 
 
 def test_deleted_servers_are_listed_only_when_asked(active_a, sandbox, tenant_a):
