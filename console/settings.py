@@ -157,10 +157,12 @@ CACHES = {
         "KEY_PREFIX": KEY_PREFIX,
     }
 }
+# The live channel: channels_redis with a short blocking pop (2 s) read with a long socket timeout (30 s), so idle
+# sockets are never dropped, and a pop that stops when its consumer is cancelled (console/core/channel_layer.py).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [redis_db(2)], "prefix": f"{KEY_PREFIX}:asgi"},
+        "BACKEND": "console.core.channel_layer.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": redis_db(2), "socket_timeout": 30}], "prefix": f"{KEY_PREFIX}:asgi"},
     }
 }
 

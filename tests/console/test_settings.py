@@ -95,7 +95,7 @@ def test_values_come_from_the_environment():
     assert values["DB_TEST_NAME"] == "test_haneul_prod"
     assert values["BROKER"] == "redis://cache.internal:6380/4"
     assert values["RESULTS"] == "redis://cache.internal:6380/5"
-    assert values["CHANNELS"] == "redis://cache.internal:6380/6"
+    assert values["CHANNELS"]["address"] == "redis://cache.internal:6380/6"
     assert values["CACHE"] == "redis://cache.internal:6380/7"
     assert values["CACHE_PREFIX"] == "prod"
     assert values["TIME_ZONE"] == "UTC"
