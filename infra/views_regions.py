@@ -113,8 +113,9 @@ def project_region_activate(request: HttpRequest, scope: ProjectScope, region_sl
 
 def live_region(scope: object, pk: str) -> str | None:
     """The region's card for this connection (its role decides the buttons), as an `hx-swap-oob` fragment, when the
-    project's cloud project `pk` changed; None for any other page's scope or a cloud project it does not hold. A
-    card with a form reloads itself once (its forms need the request's CSRF token, which a live renderer lacks)."""
+    project's cloud project `pk` changed; None for any other page's scope or a cloud project it does not hold.
+    Rendered once for the watchers of a role and language (`infra.live`): its form has no CSRF token, which
+    console.js fills in when it is submitted."""
     if not isinstance(scope, ProjectScope) or scope.project is None:
         return None
     try:

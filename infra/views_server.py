@@ -7,9 +7,9 @@ again (a refusal is a message and changes nothing). What a page offers comes fro
 this page and the live fragments agree: viewers and visiting operators see no operation at all.
 
 Live: `live_detail` renders the header, the overview's details and the addresses as `hx-swap-oob` fragments for the
-open page; `live_console_log` the console log a task fetched (`infra.console_log`). The header's forms need the
-request's CSRF token, which a live renderer does not have: the fragment shows the new state at once and reloads
-itself from `server_header` (one GET) so that its buttons work.
+open page; `live_console_log` the console log a task fetched (`infra.console_log`). They are rendered once for all
+the watchers of a role and language (`infra.live`), without a request: their forms carry no CSRF token, and
+console.js puts in the page's when one is submitted. After a reconnect the header reloads itself (`server_header`).
 """
 
 from __future__ import annotations
@@ -576,9 +576,10 @@ def server_rename(request: HttpRequest, scope: ProjectScope, server_id: uuid.UUI
 
 
 def live_detail(scope: ProjectScope, server: Server) -> str | None:
-    """The detail page's changing parts for one connection (its role decides the operations), as oob fragments:
-    the title, the header (status, progress, operations, banners; it reloads itself for working forms), the
-    overview's details and the addresses. A page that lacks an element ignores its fragment."""
+    """The detail page's changing parts for a role (it decides the operations), as oob fragments: the title, the
+    header (status, progress, operations, banners; forms without a CSRF token, which console.js fills in), the
+    overview's details and the addresses. A page that lacks an element ignores its fragment. Shared by the watchers
+    of a role and language (`infra.live`): nothing in it may depend on the user but the key pair's link."""
     context = _parts(scope, server)
     context["live"] = True
     return render_to_string("infra/servers/_detail_live.html", context)

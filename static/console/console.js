@@ -29,6 +29,44 @@
     syncConditionalFields(document);
   });
 
+  // The page's CSRF token (templates/base.html) for what the live channel sent: its fragments are rendered once for
+  // everyone of a role and language, without a request, so their POST forms have no token. A form gets the page's
+  // when it is submitted (before the confirmation dialog; a form that has one keeps it), and an input marked
+  // data-next-here the page it was sent from ("path": without the query). htmx requests get the token as a header.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+  function prepareForm(form) {
+    if (!form || !form.getAttribute || (form.getAttribute("method") || "").toLowerCase() !== "post") {
+      return;
+    }
+    var token = csrfToken();
+    var input = form.querySelector('input[name="csrfmiddlewaretoken"]');
+    if (token && (!input || !input.value)) {
+      if (!input) {
+        input = document.createElement("input");
+        input.type = "hidden";
+        input.name = "csrfmiddlewaretoken";
+        form.appendChild(input);
+      }
+      input.value = token;
+    }
+    form.querySelectorAll("input[data-next-here]").forEach(function (next) {
+      var query = next.getAttribute("data-next-here") === "path" ? "" : window.location.search;
+      next.value = window.location.pathname + query;
+    });
+  }
+  document.addEventListener("submit", function (event) {
+    prepareForm(event.target);
+  }, true);
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token && event.detail && event.detail.headers && !event.detail.headers["X-CSRFToken"]) {
+      event.detail.headers["X-CSRFToken"] = token;
+    }
+  });
+
   // Destructive actions: a form with data-confirm asks in the page's one <dialog> before it submits.
   document.addEventListener("submit", function (event) {
     var form = event.target;
