@@ -1,12 +1,22 @@
-"""The live channel: one WebSocket per open dashboard, which renders every event for its own user.
+"""The live channel: one WebSocket per open dashboard; every event is checked for each connection and rendered once
+per variant of the connections that watch.
 
 A page connects to `/ws/live/org/<uuid>/` or `/ws/live/project/<uuid>/` (htmx's ws extension, `ws-connect`). The
 consumer accepts members of that organisation (and operators, who visit tenants read-only), joins the page's group
 (`org.<uuid>` or `project.<uuid>`) and the user's own (`user.<id>`), and turns each event (`console.core.live`:
 a kind and an id, never HTML) into `hx-swap-oob` fragments in the user's language and time zone, with their role
-as it is *now*: the scope is re-read for every event (one query), so a role change shows on the next event, and a
-removed member, or a session signed out meanwhile, gets nothing more: the socket is closed. Every object is loaded
-within the connection's scope, so an id from a message or the client is never trusted.
+as it is *now*: the scope of every connection is re-read for every event, so a role change shows on the next event,
+and a removed member, or a session signed out meanwhile, gets nothing more: the socket is closed. Every object is
+loaded within the connection's scope, so an id from a message or the client is never trusted.
+
+Many watchers, few renders: the consumers of one server process share their work per event (its `id`), through
+futures kept a short while (`SharedWork`):
+- the check: one read of the page's scope for all this process's connections to it (the page, the watchers' roles
+  and their sessions: three queries, however many watch), instead of one query per connection;
+- for kinds registered as `live.Shared`: the object, loaded once per page, and its fragments, rendered once per
+  variant (page, language, time zone, role or operator visit, and what the kind adds), then sent to every
+  connection of that variant. Plain renderers still run for each connection.
+A connection that the shared check did not know yet (it connected meanwhile) is checked on its own.
 
 Refusals are closed with a 44xx code after the handshake (4401 not signed in, 4403 not a member or no such scope:
 the same answer for both, as pages answer 404), so that the browser does not knock again; htmx's ws extension
@@ -15,8 +25,13 @@ reconnects by itself, with backoff, only after a dropped connection or a server 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+import weakref
 import zoneinfo
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -36,7 +51,6 @@ from tenants.scope import OrganizationScope, ProjectScope
 
 logger = logging.getLogger(__name__)
 
-GONE = object()  # the user may no longer watch this scope
 DATABASE_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
@@ -87,6 +101,60 @@ def load_scope(
     return OrganizationScope(organization=organization, membership=membership, operator_visit=operator_visit)
 
 
+def load_scopes(
+    watchers: Iterable[tuple[User, str | None]], *, organization_id: UUID | None = None, project_id: UUID | None = None
+) -> dict[tuple[int, str | None], Any]:
+    """`load_scope` for many connections to one page at once, in three queries whatever their number (the page, the
+    watchers' memberships, their sessions): {(user id, session key): scope or None}. A session key of None is not
+    checked (sessions that do not live in the database)."""
+    watchers = list(watchers)
+    if project_id is not None:
+        project = Project.objects.select_related("organization").filter(pk=project_id).first()
+        organization = project.organization if project is not None else None
+    else:
+        project, organization = None, Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        return {(user.pk, key): None for user, key in watchers}
+    roles = dict(
+        Membership.objects.filter(organization=organization, user_id__in={user.pk for user, _key in watchers})
+        .order_by()
+        .values_list("user_id", "role")
+    )
+    keys = {key for _user, key in watchers if key is not None}
+    signed_in = (
+        set(
+            Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now()).values_list(
+                "session_key", flat=True
+            )
+        )
+        if keys
+        else set()
+    )
+    scopes: dict[tuple[int, str | None], Any] = {}
+    for user, key in watchers:
+        role = roles.get(user.pk)
+        if key is not None and key not in signed_in:
+            scope = None
+        elif role:
+            scope = _scope(organization, project, Membership(user=user, organization=organization, role=role), False)
+        elif user.is_operator:
+            scope = _scope(organization, project, None, True)
+        else:
+            scope = None
+        scopes[(user.pk, key)] = scope
+    return scopes
+
+
+def _scope(
+    organization: Organization, project: Project | None, membership: Membership | None, operator_visit: bool
+) -> OrganizationScope:
+    if project is not None:
+        return ProjectScope(
+            organization=organization, membership=membership, operator_visit=operator_visit, project=project
+        )
+    return OrganizationScope(organization=organization, membership=membership, operator_visit=operator_visit)
+
+
 def language_for(user: User, scope: dict[str, Any]) -> str:
     """The connection's language, as `tenants.middleware` and Django's LocaleMiddleware choose a page's: the
     user's choice, else the language cookie, else the browser's Accept-Language, else the default."""
@@ -116,6 +184,46 @@ def zone_for(user: User) -> zoneinfo.ZoneInfo | None:
         return None
 
 
+class SharedWork:
+    """What the consumers of one event loop (a server process) share, per event: futures by key, kept `TTL` seconds
+    and at most `KEPT` of them (a consumer still busy with earlier events gets the same result a little later; one
+    later still works it out again), and who watches which page."""
+
+    TTL = 10.0
+    KEPT = 1000  # a few hundred events' checks, loads and renders: some MB of HTML at most
+
+    def __init__(self) -> None:
+        self.watching: defaultdict[tuple[str, UUID], set[LiveConsumer]] = defaultdict(set)
+        self._results: OrderedDict[Hashable, tuple[float, asyncio.Future[Any]]] = OrderedDict()
+
+    def once(self, key: Hashable, work: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        """The result of `work()` for `key`: started by the first caller, awaited by every caller; a caller that is
+        cancelled (its socket closed) does not cancel it for the others."""
+        now = time.monotonic()
+        while self._results:
+            oldest, (started, _future) = next(iter(self._results.items()))
+            if now - started < self.TTL and len(self._results) < self.KEPT:
+                break
+            del self._results[oldest]
+        entry = self._results.get(key)
+        if entry is None:
+            entry = (now, asyncio.ensure_future(work()))
+            self._results[key] = entry
+        return asyncio.shield(entry[1])
+
+
+_shared_work: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedWork] = weakref.WeakKeyDictionary()
+
+
+def shared_work() -> SharedWork:
+    """This event loop's `SharedWork` (daphne runs one loop per process; tests one per test)."""
+    loop = asyncio.get_running_loop()
+    work = _shared_work.get(loop)
+    if work is None:
+        work = _shared_work[loop] = SharedWork()
+    return work
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     """One dashboard's socket. URL kwargs: `kind` ("org" or "project") and `pk` (the page's organisation or
     project); the client sends nothing that is read."""
@@ -124,7 +232,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     organization_id: UUID | None = None
     project_id: UUID | None = None
     session_key: str | None = None  # checked for every event where sessions live in the database
+    language: str = ""
+    zone: zoneinfo.ZoneInfo | None = None
     joined: tuple[str, ...] = ()
+    page_key: tuple[str, UUID] | None = None  # ("org" | "project", its id): the page whose events this socket shows
+    work: SharedWork | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -147,8 +259,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self.organization_id = page.organization.pk
         self.project_id = page.project.pk if kind == "project" else None
+        self.page_key = ("project", self.project_id) if self.project_id else ("org", self.organization_id)
         self.language = language_for(self.user, self.scope)
         self.zone = zone_for(self.user)
+        self.work = shared_work()
+        self.work.watching[self.page_key].add(self)  # before joining: whoever gets the page's events is known
         self.joined = (
             live.project_group(self.project_id) if self.project_id else live.org_group(self.organization_id),
             live.user_group(self.user.pk),
@@ -164,6 +279,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if self.work is not None and self.page_key is not None:
+            watchers = self.work.watching.get(self.page_key)
+            if watchers is not None:
+                watchers.discard(self)
+                if not watchers:
+                    del self.work.watching[self.page_key]
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = ()
@@ -172,31 +293,80 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Nothing the client sends is read."""
 
     async def live_event(self, message: dict[str, str]) -> None:
-        html = await database_sync_to_async(self.render_event)(message.get("kind", ""), message.get("pk", ""))
-        if html is GONE:
+        kind, pk, event = message.get("kind", ""), message.get("pk", ""), message.get("id", "")
+        renderer = live.renderer_for(kind)
+        if renderer is None:
+            return
+        page = await self.current_scope(event)
+        if page is None:
             await self.close(code=live.CLOSE_NOT_A_MEMBER)
-        elif html:
+            return
+        if isinstance(renderer, live.Shared) and event:
+            html = await self.render_shared(renderer, event, page, pk)
+        elif isinstance(renderer, live.Shared):  # a message without an id (sent before they had one): this one alone
+            html = await database_sync_to_async(self._render)(self._load_and_render(renderer), page, pk)
+        else:
+            html = await database_sync_to_async(self._render)(renderer, page, pk)
+        if html:
             await self.send(text_data=html)
 
     async def live_close(self, message: dict[str, str]) -> None:
         if message.get("organization") == str(self.organization_id):
             await self.close(code=live.CLOSE_NOT_A_MEMBER)
 
-    def render_event(self, kind: str, pk: str) -> object:
-        """The event's fragments for this connection (None: nothing for it; GONE: it may no longer watch)."""
-        renderer = live.renderer_for(kind)
-        if renderer is None:
+    async def current_scope(self, event: str) -> Any:
+        """This connection's scope now (None: it may no longer watch): from the check this process makes once per
+        event for all its connections to the page, else (no event id, or connected since) on its own."""
+        if event and self.work is not None and self.page_key is not None:
+            work, page_key = self.work, self.page_key
+            ids = {"project_id": page_key[1]} if page_key[0] == "project" else {"organization_id": page_key[1]}
+
+            def check() -> Awaitable[dict[tuple[int, str | None], Any]]:
+                watchers = [(c.user, c.session_key) for c in work.watching.get(page_key, ())]
+                return database_sync_to_async(load_scopes)(watchers, **ids)
+
+            scopes = await work.once(("check", event, page_key), check)
+            if (self.user.pk, self.session_key) in scopes:
+                return scopes[(self.user.pk, self.session_key)]
+        return await database_sync_to_async(load_scope)(
+            self.user,
+            organization_id=self.organization_id,
+            project_id=self.project_id,
+            session_key=self.session_key,
+        )
+
+    async def render_shared(self, renderer: live.Shared, event: str, page: Any, pk: str) -> str | None:
+        """The event's fragments for this connection's variant: loaded once per page, rendered once per variant."""
+        assert self.work is not None
+        loaded = await self.work.once(
+            ("load", event, self.page_key), lambda: database_sync_to_async(renderer.load)(page, pk)
+        )
+        if loaded is None:
             return None
+        variant = (
+            self.page_key,
+            self.language,
+            str(self.zone) if self.zone else None,
+            page.role,
+            page.operator_visit,
+            renderer.variant(page, loaded),
+        )
+        return await self.work.once(
+            ("render", event, variant), lambda: database_sync_to_async(self._render)(renderer.render, page, loaded)
+        )
+
+    @staticmethod
+    def _load_and_render(renderer: live.Shared) -> Callable[[Any, str], str | None]:
+        def load_and_render(page: Any, pk: str) -> str | None:
+            loaded = renderer.load(page, pk)
+            return None if loaded is None else renderer.render(page, loaded)
+
+        return load_and_render
+
+    def _render(self, renderer: Callable[[Any, Any], str | None], page: Any, subject: Any) -> str | None:
+        """`renderer(page, subject)` in this connection's language and time zone (a worker thread)."""
         with translation.override(self.language), timezone.override(self.zone):
-            page = load_scope(
-                self.user,
-                organization_id=self.organization_id,
-                project_id=self.project_id,
-                session_key=self.session_key,
-            )
-            if page is None:
-                return GONE
-            return renderer(page, pk)
+            return renderer(page, subject)
 
 
 # The renderers of the kinds the tenants' pages show ------------------------------------------------------------------

@@ -398,7 +398,8 @@ class ServerTable(servers_ui.QuickRows, Table):
 
 def row_menu(scope: ProjectScope, server: Server, *, live: bool, next_url: str, request: HttpRequest | None) -> str:
     """A row's operations menu: the quick operations (each behind the confirmation its op defines) and links to the
-    server's page for the form operations. Live rows get a menu that loads itself (it needs a CSRF token)."""
+    server's page for the form operations. A live row's (`live`, no request) is the same menu without a CSRF token:
+    console.js fills in the page's when a form is submitted."""
     list_url = _url("servers", scope)
     offers = [
         {
@@ -416,7 +417,6 @@ def row_menu(scope: ProjectScope, server: Server, *, live: bool, next_url: str, 
         "links": servers_ui.offers(scope, server, names=ROW_LINKS),
         "bulk_url": _url("servers_bulk", scope),
         "detail_url": server_url(scope, server),
-        "menu_url": f"{list_url}?row={server.pk}",
         "next": next_url or list_url,
         "live": live,
     }
@@ -520,7 +520,8 @@ def servers(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
 
 
 def _row_menu_response(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
-    """One row's menu (`?row=<id>`): a live row loads its own, with the CSRF token its forms need."""
+    """One row's menu (`?row=<id>`), with the request's CSRF token (live rows no longer need it: console.js fills in
+    the page's token)."""
     try:
         server = servers_ui.server_or_404(scope, request.GET["row"], include_deleted=False)
     except ValidationError as error:
@@ -679,12 +680,19 @@ def bulk_confirmation(request: HttpRequest, scope: ProjectScope, op: servers_ui.
 CREATING = frozenset({Status.PENDING, Status.CREATING, Status.BUILDING})
 
 
-def live_row(scope: ProjectScope, server: Server) -> str | None:
-    """The server's row as this scope's list draws it, and the counts above the table, as hx-swap-oob fragments.
-    A server still being created that the page does not show raises the "new instances" notice instead."""
+def live_counts(scope: ProjectScope) -> dict[str, int]:
+    """The counts above the list, for a live update (`infra.live` reads them once per event for every watcher)."""
+    return server_counts(servers_ui.project_servers(scope))
+
+
+def live_row(scope: ProjectScope, server: Server, *, counts: dict[str, int] | None = None) -> str | None:
+    """The server's row as this scope's list draws it, and the counts above the table (`counts`, else read now), as
+    hx-swap-oob fragments. A server still being created that the page does not show raises the "new instances" notice
+    instead. Rendered once for all the watchers of a role and language (infra.live): nothing in it is the user's."""
     table = ServerTable([server], scope=scope, live=True)
     table.context = Context({"table": table})  # what TemplateColumn cells read (render_table does this for pages)
-    counts = server_counts(servers_ui.project_servers(scope))
+    if counts is None:
+        counts = live_counts(scope)
     list_url = _url("servers", scope)
     return render_to_string(
         "infra/servers/_list_live.html",

@@ -6,16 +6,25 @@ what changed, in its own transaction:
     live.publish(project, "project", project.pk)          # anything with a `live_group`, or a group name
     live.close_user(user.pk, organization.pk)             # the user was removed: close their sockets there
 
-Nothing leaves before the transaction commits, and nothing at all if it rolls back. `LiveConsumer`
-(console/consumers.py) renders each event for its own connection (the user's language, time zone and current
-role) with the renderer registered for the event's kind. An app adds a kind without touching the consumer:
+Nothing leaves before the transaction commits, and nothing at all if it rolls back. Each message carries an event
+id (`id`, new for every publish). `LiveConsumer` (console/consumers.py) checks, for every event, that each of its
+connections may still watch (the user's current role; a removed member, or a session that ended, gets nothing and is
+closed), then renders the event with what is registered for its kind. An app adds a kind without touching the
+consumer:
 
-    live.register("server", render_server)   # e.g. in infra's AppConfig.ready
+    live.register("activity", render_activity)                       # rendered for each connection
+    live.register("server", live.Shared(load=..., render=..., variant=...))   # rendered once per variant
 
-A renderer is called in a worker thread, inside the connection's language and time zone, as
+A plain renderer is called in a worker thread, inside the connection's language and time zone, as
 `renderer(scope, pk)`: `scope` is the connection's `tenants.scope.OrganizationScope` (or `ProjectScope`), re-read
-for this event; it loads the object *within that scope* (one query) and returns fragment HTML with `hx-swap-oob`
-(one or more elements), or None when this connection should get nothing.
+for this event; it loads the object *within that scope* and returns fragment HTML with `hx-swap-oob` (one or more
+elements), or None when this connection should get nothing. It may depend on anything about the user.
+
+A `Shared` kind is rendered once per event, per server process, for every *variant*: the page (its organisation or
+project), the language, the time zone, the role (or an operator's visit), and what the kind's `variant` adds; the
+connections of one variant get the same HTML. So 50 people watching a project cost one load and a render per
+(language, role) rather than 50 of each. Sharing is opt-in: a kind whose fragments depend on the user in another way
+(their own notifications, their own key pairs) must either say so in `variant` or stay a plain renderer.
 
 This module imports no app: only Django and Channels.
 """
@@ -23,7 +32,9 @@ This module imports no app: only Django and Channels.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -43,7 +54,36 @@ CLOSE_NOT_A_MEMBER = 4403  # also: the scope does not exist (the same answer, as
 CLOSE_RESTART = 1012  # the server asks the browser to come back (it does, with backoff)
 
 Renderer = Callable[[Any, str], str | None]
-_renderers: dict[str, Renderer] = {}
+
+
+def _the_pk(scope: Any, pk: str) -> str:
+    return pk
+
+
+def _no_variant(scope: Any, loaded: Any) -> Hashable:
+    return None
+
+
+@dataclass(frozen=True)
+class Shared:
+    """How to render a kind once per variant instead of once per connection (see the module's docstring).
+
+    - `load(scope, pk)`: the object, loaded within the scope, once per event for every connection of the same page
+      (organisation or project). It may read only the scope's organisation and project, never its role or user,
+      and returns no text (it runs in no particular language); None: nothing to send. Default: the pk itself (then
+      `render` loads, once per variant).
+    - `variant(scope, loaded)`: what else, beyond the page, language, time zone and role, the fragments depend on
+      (hashable; None if nothing). Called in the event loop for each connection: it must not query the database.
+    - `render(scope, loaded)`: the fragments (or None), in a worker thread, inside the variant's language and time
+      zone, with the scope of one of the variant's connections.
+    """
+
+    render: Callable[[Any, Any], str | None]
+    load: Callable[[Any, str], Any] = _the_pk
+    variant: Callable[[Any, Any], Hashable] = _no_variant
+
+
+_renderers: dict[str, Renderer | Shared] = {}
 
 
 class HasLiveGroup(Protocol):
@@ -75,18 +115,20 @@ def socket_path(scope: HasLiveGroup | str) -> str:
     return f"/ws/live/{kind}/{pk}/"
 
 
-def register(kind: str, renderer: Renderer) -> None:
-    """Render events of `kind` with `renderer(scope, pk) -> html | None` (see the module's docstring)."""
+def register(kind: str, renderer: Renderer | Shared) -> None:
+    """Render events of `kind` with `renderer(scope, pk) -> html | None` for each connection, or share them between
+    the connections of a variant (`Shared`; see the module's docstring)."""
     _renderers[kind] = renderer
 
 
-def renderer_for(kind: str) -> Renderer | None:
+def renderer_for(kind: str) -> Renderer | Shared | None:
     return _renderers.get(kind)
 
 
 def publish(scope: HasLiveGroup | str, kind: str, pk: object) -> None:
-    """Tell the scope's group that the `kind` object `pk` changed, once the current transaction commits."""
-    message = {"type": EVENT, "kind": kind, "pk": str(pk)}
+    """Tell the scope's group that the `kind` object `pk` changed, once the current transaction commits. The message
+    gets an event id, by which the receiving processes render it once per variant."""
+    message = {"type": EVENT, "kind": kind, "pk": str(pk), "id": uuid.uuid4().hex}
     _send_on_commit(group_name(scope), message)
 
 

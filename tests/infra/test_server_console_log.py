@@ -121,7 +121,9 @@ def test_live_detail_gives_members_the_header_with_operations_and_viewers_withou
         assert f'id="server-{server.pk}-{part}" hx-swap-oob="true"' in member or (
             f'id="server-{server.pk}-{part}"' in member and 'hx-swap-oob="true"' in member
         ), part
-    assert 'data-op="stop"' in member and "live-reconnected, load" in member  # reloads for its CSRF token
+    assert 'data-op="stop"' in member and 'hx-trigger="live-reconnected"' in member
+    # Shared by every member watching: forms without a token (console.js fills it in), back to the sending tab.
+    assert "csrfmiddlewaretoken" not in member and 'name="next" value="" data-next-here="path"' in member
     viewer = views_server.live_detail(scope_of(tenant_a, "viewer"), server)
     assert "data-op=" not in viewer and ", load" not in viewer
     assert "Running" in viewer and server.addresses[0]["ip"] in viewer
@@ -135,6 +137,6 @@ def test_live_detail_shows_the_confirm_or_revert_banner_after_a_resize(server, s
     resizing = views_server.live_detail(scope_of(tenant_a, "member"), server)
     assert f"Changing the type of web-1 to {bigger.name}…" in resizing
     drive(server)
-    html = live.render_server(scope_of(tenant_a, "member"), str(server.pk))
+    html = live.server_fragments(scope_of(tenant_a, "member"), str(server.pk))
     assert "Confirm the new type or revert" in html and 'data-op="confirm_resize"' in html
     assert bigger.name in html

@@ -55,6 +55,7 @@ def test_a_transition_is_announced_to_the_project_after_commit(server, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         assert server.transition(Status.ACTIVE, allowed={Status.BUILDING})
     server_events = [m for m in received(channel) if m.get("kind") == "server"]
+    assert len(server_events) == 1 and server_events[0].pop("id")  # the event's id, by which watchers share renders
     assert server_events == [{"type": live.EVENT, "kind": "server", "pk": str(server.pk)}]
 
 

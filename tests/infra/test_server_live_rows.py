@@ -1,6 +1,7 @@
 """The list's live fragments: a server's row as the table draws it for the connection's role (a viewer's has no
-checkbox or menu), with the counts; a deleted server's row says Deleted; a server being created that the page does
-not show raises the "new instances" notice; another tenant's server renders nothing."""
+checkbox or menu; a member's has the whole menu, its forms without a CSRF token, which console.js fills in), with the
+counts; a deleted server's row says Deleted; a server being created that the page does not show raises the "new
+instances" notice; another tenant's server renders nothing."""
 
 from __future__ import annotations
 
@@ -23,13 +24,16 @@ def cells(html: str) -> int:
     return row.count("<td ")
 
 
-def test_a_members_live_row_has_the_checkbox_and_a_menu_that_loads_itself(sandbox, tenant_a):
+def test_a_members_live_row_has_the_checkbox_and_the_whole_menu_without_a_token(sandbox, tenant_a):
     server = make_server(tenant_a, sandbox, "web-1", ip="10.0.0.9")
     html = views_servers.live_row(scope_of(tenant_a, "member"), server)
     assert f'<tr id="server-row-{server.pk}"' in html and 'hx-swap-oob="true"' in html
     assert f'name="ids" value="{server.pk}"' in html and "10.0.0.9" in html and "Running" in html
-    assert f'hx-get="{page(tenant_a)}?row={server.pk}"' in html and 'hx-trigger="load"' in html
-    assert "csrfmiddlewaretoken" not in html  # no token without a request: the menu loads its own
+    assert 'data-op="stop"' in html and 'data-op="reboot"' in html  # the menu itself: nothing to load
+    assert "?row=" not in html and 'hx-trigger="load"' not in html
+    # Shared by everyone of the role: no one's token. console.js puts the page's in, and the list's URL in `next`.
+    assert "csrfmiddlewaretoken" not in html
+    assert f'name="next" value="{page(tenant_a)}" data-next-here' in html
     assert 'id="server-counts"' in html and html.count('hx-swap-oob="true"') == 2
 
 
@@ -74,7 +78,7 @@ def test_a_status_change_shows_in_the_row_and_the_counts(sandbox, tenant_a):
 def test_a_deleted_servers_row_says_deleted_without_operations(sandbox, tenant_a):
     server = make_server(tenant_a, sandbox, "web-1")
     server.mark_deleted()
-    html = infra_live.render_server(scope_of(tenant_a, "member"), str(server.pk))
+    html = infra_live.server_fragments(scope_of(tenant_a, "member"), str(server.pk))
     assert 'data-status="DELETED"' in html and "Deleted" in html
     assert 'name="ids"' not in html and "server-menu-" not in html
     assert rows_in(tenant_a.client("member").get(page(tenant_a)).content.decode()) == []  # gone on the next load
@@ -91,4 +95,5 @@ def test_a_server_being_created_raises_the_new_instances_notice_where_its_row_is
 
 def test_another_tenants_server_renders_nothing_for_our_pages(sandbox, tenant_a, tenant_b):
     theirs = make_server(tenant_b, sandbox, "theirs")
-    assert infra_live.render_server(scope_of(tenant_a, "owner"), str(theirs.pk)) is None
+    assert infra_live.load_server(scope_of(tenant_a, "owner"), str(theirs.pk)) is None
+    assert infra_live.server_fragments(scope_of(tenant_a, "owner"), "not-an-id") is None
