@@ -394,5 +394,7 @@ def render_projects(page: OrganizationScope, pk: str) -> str | None:
     )
 
 
-live.register("activity", render_activity)
-live.register("project", render_projects)
+# Both depend on the user only through the page and the role (`feed.events` hides auditors-only entries by role; the
+# list's buttons need an admin): shared by the connections of each (page, language, time zone, role) variant.
+live.register("activity", live.Shared(render=render_activity))
+live.register("project", live.Shared(render=render_projects))

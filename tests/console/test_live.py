@@ -432,3 +432,43 @@ async def test_signed_out_session_gets_nothing_more(tenant_a: Tenant) -> None:
     await Session.objects.filter(session_key=session_key).adelete()
     await sync_to_async(sentinel)(tenant_a, "After Sign Out")
     assert await closed_with(socket) == live.CLOSE_NOT_A_MEMBER
+
+
+# Shared renders -------------------------------------------------------------------------------------------------------
+
+
+async def test_activity_and_the_project_list_are_rendered_once_per_role_and_language(
+    tenant_a: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three members and an admin watch the organisation: the new project's activity and the project list are
+    rendered once for the members and once for the admin (their buttons differ), not once per socket."""
+    renders: list[str] = []
+    for kind in ("activity", "project"):
+        shared = live.renderer_for(kind)
+        assert isinstance(shared, live.Shared)
+
+        def counted(page, pk, render=shared.render, kind=kind):  # type: ignore[no-untyped-def]
+            renders.append(kind)
+            return render(page, pk)
+
+        monkeypatch.setitem(live._renderers, kind, live.Shared(render=counted))
+
+    @sync_to_async
+    def more_members() -> list[User]:
+        users = [make_user(f"member{n}@studio-a.example.com") for n in (2, 3)]
+        for user in users:
+            Membership.objects.create(user=user, organization=tenant_a.organization, role=Role.MEMBER)
+        return users
+
+    members = [tenant_a.member, *await more_members()]
+    sockets = [await open_socket(live.socket_path(tenant_a.organization), user) for user in members]
+    admin = await watch_org(tenant_a, "admin")
+    await sync_to_async(create_project)(tenant_a, "Shared Render", role="owner")
+    activity = [await receive(socket) for socket in [*sockets, admin]]
+    projects = [await receive(socket) for socket in [*sockets, admin]]
+    assert len(set(activity[:3])) == 1 and "Shared Render" in activity[0]
+    assert len(set(projects[:3])) == 1 and "/settings/" not in projects[0]
+    assert "/o/studio-a/shared-render/settings/" in projects[3]  # the admin's own render
+    assert sorted(renders) == ["activity", "activity", "project", "project"]
+    for socket in [*sockets, admin]:
+        await socket.disconnect()
