@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,7 +32,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.template import Context
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -120,14 +121,18 @@ def server_counts(rows: QuerySet[Server]) -> dict[str, int]:
 
 
 def server_url(scope: ProjectScope, server: Server) -> str:
-    return reverse(
-        "server",
-        kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug, "server_id": server.pk},
-    )
+    """The server's page: the list's URL plus its id (infra/urls_server.py), without a reverse() per row."""
+    return f"{_url('servers', scope)}{server.pk}/"
 
 
 def _url(name: str, scope: ProjectScope) -> str:
-    return reverse(name, kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug})
+    return _project_url(name, scope.organization.slug, scope.project.slug, get_script_prefix())
+
+
+@lru_cache(maxsize=4096)
+def _project_url(name: str, org_slug: str, project_slug: str, prefix: str) -> str:
+    """reverse() of a project's page, remembered: a list asks for the same few URLs in every row (about 40 µs each)."""
+    return reverse(name, kwargs={"org_slug": org_slug, "project_slug": project_slug})
 
 
 PROGRESS: dict[str, Any] = {
