@@ -49,8 +49,6 @@ def all_servers() -> QuerySet[Server]:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE_PARAMETERS = ("after", "before", "last")
-# The link to the oldest page, as the page offers it (bench/server_pages.py reads it too).
-LAST_PAGE_QUERY = "last=1"
 
 
 def position(server: Server) -> str:
