@@ -136,6 +136,7 @@ def main() -> int:
         case.queries = len(captured)
         case.shown = case.check(response) if case.check else ""
     print(table(cases))
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     slow = [f"{c.group}: {c.name}" for c in cases if percentile(c.times, 95) >= 50]
     print(f"\ntarget: p95 < 50 ms in every case: {'met' if not slow else 'NOT met by ' + '; '.join(slow)}")
     return 0
@@ -207,6 +208,8 @@ def describe(context: dict[str, Any], settings: Any, connection: Any, args: argp
             f"{'on' if settings.DEBUG else 'off'}; {args.runs} timed runs per case after {WARMUP} warm-up; "
             f"{'VACUUM ANALYZE infra_server done' if not args.no_vacuum else 'no VACUUM'}",
             f"project pages and API as {MEMBER} (member); operators' list as {OPERATOR}",
+            f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start "
+            "(other work on the machine shows in p95)",
             "",
         ]
     )
