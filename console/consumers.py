@@ -307,8 +307,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             html = await database_sync_to_async(self._render)(self._load_and_render(renderer), page, pk)
         else:
             html = await database_sync_to_async(self._render)(renderer, page, pk)
-        if html:
-            await self.send(text_data=html)
+        for fragment in [html] if isinstance(html, str) else html or ():
+            if fragment:
+                await self.send(text_data=fragment)
 
     async def live_close(self, message: dict[str, str]) -> None:
         if message.get("organization") == str(self.organization_id):
@@ -335,7 +336,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             session_key=self.session_key,
         )
 
-    async def render_shared(self, renderer: live.Shared, event: str, page: Any, pk: str) -> str | None:
+    async def render_shared(self, renderer: live.Shared, event: str, page: Any, pk: str) -> live.Fragments:
         """The event's fragments for this connection's variant: loaded once per page, rendered once per variant."""
         assert self.work is not None
         loaded = await self.work.once(
@@ -356,14 +357,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         )
 
     @staticmethod
-    def _load_and_render(renderer: live.Shared) -> Callable[[Any, str], str | None]:
-        def load_and_render(page: Any, pk: str) -> str | None:
+    def _load_and_render(renderer: live.Shared) -> Callable[[Any, str], live.Fragments]:
+        def load_and_render(page: Any, pk: str) -> live.Fragments:
             loaded = renderer.load(page, pk)
             return None if loaded is None else renderer.render(page, loaded)
 
         return load_and_render
 
-    def _render(self, renderer: Callable[[Any, Any], str | None], page: Any, subject: Any) -> str | None:
+    def _render(self, renderer: Callable[[Any, Any], live.Fragments], page: Any, subject: Any) -> live.Fragments:
         """`renderer(page, subject)` in this connection's language and time zone (a worker thread)."""
         with translation.override(self.language), timezone.override(self.zone):
             return renderer(page, subject)

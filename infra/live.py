@@ -1,10 +1,11 @@
 """The live channel's renderers of servers (registered in `InfraConfig.ready`).
 
 An event `server` (a transition, a rename, a lock: `Server.transition` and the actions publish it) is rendered for
-the connections of the project's pages as `hx-swap-oob` fragments: the list's row and the counts above it
-(`views_servers.live_row`) and the detail page's parts (`views_server.live_detail`). A page holds the elements it
-shows; htmx ignores fragments whose target is not on the page. `server_console` (the console log a task fetched) goes
-to the detail page only; `cloud_project` (the project set up in a region) to the project's Regions page.
+the connections of the project's pages as `hx-swap-oob` fragments in two messages: the list's row and the counts
+above it (`views_servers.live_row`), and the detail page's parts (`views_server.live_detail`). A page holds the
+elements it shows; htmx ignores fragments whose target is not on the page. `server_console` (the console log a task
+fetched) goes to the detail page only; `cloud_project` (the project set up in a region) to the project's Regions
+page.
 
 All three are shared (`live.Shared`): rendered once per event for each variant of the connections watching (page,
 language, time zone, role or operator visit), not once per connection. What they show depends on the user only
@@ -65,23 +66,25 @@ def server_variant(page: ProjectScope, event: ServerEvent) -> Hashable:
     return views_server._keypair_url(page, event.server)
 
 
-def render_server(page: ProjectScope, event: ServerEvent) -> str | None:
+def render_server(page: ProjectScope, event: ServerEvent) -> list[str]:
+    """The list's row and counts, and the server page's parts, as two messages: htmx parses a message that starts
+    with a table row as a table, where the header's forms would come out empty."""
     from infra import views_server, views_servers
 
     parts = (
         views_servers.live_row(page, event.server, counts=event.counts),
         views_server.live_detail(page, event.server),
     )
-    return "".join(part for part in parts if part) or None
+    return [part for part in parts if part]
 
 
 def server_fragments(page: object, pk: str) -> str | None:
-    """Everything a connection of `page` gets for a server event, loaded and rendered for it alone (what the
-    shared path gives each of its variants)."""
+    """Everything a connection of `page` gets for a server event (its messages, joined), loaded and rendered for it
+    alone, as the shared path does for each variant."""
     event = load_server(page, pk)
     if event is None or not isinstance(page, ProjectScope):
         return None
-    return render_server(page, event)
+    return "".join(render_server(page, event))
 
 
 def render_console_log(page: object, pk: str) -> str | None:

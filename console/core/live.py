@@ -18,7 +18,10 @@ consumer:
 A plain renderer is called in a worker thread, inside the connection's language and time zone, as
 `renderer(scope, pk)`: `scope` is the connection's `tenants.scope.OrganizationScope` (or `ProjectScope`), re-read
 for this event; it loads the object *within that scope* and returns fragment HTML with `hx-swap-oob` (one or more
-elements), or None when this connection should get nothing. It may depend on anything about the user.
+elements), or None when this connection should get nothing. It may depend on anything about the user. It may also
+return a list of such fragments: each goes in its own WebSocket message, which htmx parses on its own (a message
+that starts with a table row is parsed as a table, where a `<form>` outside the row's cells comes out empty: send a
+row and the other parts of a page apart).
 
 A `Shared` kind is rendered once per event, per server process, for every *variant*: the page (its organisation or
 project), the language, the time zone, the role (or an operator's visit), and what the kind's `variant` adds; the
@@ -53,7 +56,8 @@ CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_NOT_A_MEMBER = 4403  # also: the scope does not exist (the same answer, as a page's 404)
 CLOSE_RESTART = 1012  # the server asks the browser to come back (it does, with backoff)
 
-Renderer = Callable[[Any, str], str | None]
+Fragments = str | list[str] | None  # one message, or one message each (see the module's docstring)
+Renderer = Callable[[Any, str], Fragments]
 
 
 def _the_pk(scope: Any, pk: str) -> str:
@@ -78,7 +82,7 @@ class Shared:
       zone, with the scope of one of the variant's connections.
     """
 
-    render: Callable[[Any, Any], str | None]
+    render: Callable[[Any, Any], Fragments]
     load: Callable[[Any, str], Any] = _the_pk
     variant: Callable[[Any, Any], Hashable] = _no_variant
 

@@ -20,7 +20,7 @@ from infra.models import Keypair, Server
 from infra.providers.base import Status
 from tenants.models import Membership, Role, User
 from tests.conftest import Tenant, make_user
-from tests.console.test_live import RECEIVE_TIMEOUT, closed_with, open_socket, receive
+from tests.console.test_live import closed_with, open_socket, receive
 from tests.infra.test_server_list import make_server
 from tests.infra.test_server_list import sandbox as sandbox
 
@@ -46,7 +46,7 @@ class Counted:
             self.loads += 1
         return infra_live.load_server(page, pk)
 
-    def render(self, page: object, event: infra_live.ServerEvent) -> str | None:
+    def render(self, page: object, event: infra_live.ServerEvent) -> list[str]:
         with self.lock:
             self.renders += 1
         return infra_live.render_server(page, event)  # type: ignore[arg-type]
@@ -75,6 +75,17 @@ def stop(server: Server) -> None:
     assert server.transition(Status.STOPPING, allowed={Status.ACTIVE}, pending={"op": "stop"})
 
 
+async def server_event(socket: WebsocketCommunicator) -> tuple[str, str]:
+    """The two messages of a server event: the list's row (with the counts), then the server page's parts."""
+    row, detail = await receive(socket), await receive(socket)
+    assert row.startswith("<tr ") and f'id="server-{server_id(row)}-header"' in detail
+    return row, detail
+
+
+def server_id(row: str) -> str:
+    return re.search(r'id="server-row-([0-9a-f-]+)"', row).group(1)
+
+
 async def close_all(*sockets: WebsocketCommunicator) -> None:
     for socket in sockets:
         await socket.disconnect()
@@ -85,8 +96,8 @@ async def test_watchers_of_one_variant_share_one_load_and_one_render(sandbox, te
     other = await sync_to_async(member)(tenant_a, "second.member@studio-a.example.com")
     sockets = [await watch(tenant_a, tenant_a.member), await watch(tenant_a, other)]
     await stop(server)
-    first, second = [await receive(socket) for socket in sockets]
-    assert f'id="server-row-{server.pk}"' in first and 'data-status="STOPPING"' in first
+    first, second = [await server_event(socket) for socket in sockets]
+    assert f'id="server-row-{server.pk}"' in first[0] and 'data-status="STOPPING"' in first[1]
     assert first == second
     assert (counted.loads, counted.renders) == (1, 1)
     await close_all(*sockets)
@@ -101,7 +112,7 @@ async def test_each_language_and_role_gets_its_own_render_and_a_viewer_no_button
     users = (tenant_a.member, korean, tenant_a.viewer, second_viewer)
     sockets = [await watch(tenant_a, user) for user in users]
     await stop(server)
-    english, hangul, viewer, viewer_again = [await receive(socket) for socket in sockets]
+    english, hangul, viewer, viewer_again = ["".join(await server_event(socket)) for socket in sockets]
     assert (counted.loads, counted.renders) == (1, 3)  # member/en, member/ko, viewer/en
     assert "Stopping" in english and "중지 중" in hangul
     assert 'data-op="start"' in english and 'name="ids"' in english
@@ -121,7 +132,7 @@ async def test_a_removed_member_gets_nothing_and_is_closed_while_the_others_get_
     await Membership.objects.filter(user=leaving).adelete()
     await stop(server)
     assert await closed_with(gone) == live.CLOSE_NOT_A_MEMBER
-    assert f'id="server-row-{server.pk}"' in await receive(staying)
+    assert server_id((await server_event(staying))[0]) == str(server.pk)
     assert counted.renders == 1
     await close_all(staying)
 
@@ -148,7 +159,7 @@ async def test_a_key_pairs_link_is_shown_to_its_owner_only_so_members_do_not_sha
     keypair_link = re.compile(rf'href="[^"]*/keypairs/{server.keypair_id}/"')
     owner_of_key, other_member, admin = [await watch(tenant_a, u) for u in (tenant_a.member, other, tenant_a.admin)]
     await stop(server)
-    mine, theirs, admins = await receive(owner_of_key), await receive(other_member), await receive(admin)
+    mine, theirs, admins = ["".join(await server_event(s)) for s in (owner_of_key, other_member, admin)]
     assert keypair_link.search(mine) and keypair_link.search(admins)
     assert not keypair_link.search(theirs) and "laptop" in theirs  # the name, not a link
     assert counted.renders == 3  # member with the link, member without, admin
@@ -186,7 +197,7 @@ async def test_an_event_costs_the_same_queries_for_one_watcher_or_six(sandbox, t
         before = queries.n
         await stop(server)
         for socket in sockets:
-            assert f'id="server-row-{server.pk}"' in await receive(socket)
+            assert server_id((await server_event(socket))[0]) == str(server.pk)
         spent = queries.n - before
         await close_all(*sockets)
         await Server.objects.filter(pk=server.pk).aupdate(status=Status.ACTIVE)
@@ -209,6 +220,6 @@ async def test_an_event_without_an_id_is_still_checked_and_rendered_for_each_con
     await get_channel_layer().group_send(
         live.project_group(tenant_a.project.pk), {"type": live.EVENT, "kind": "server", "pk": str(server.pk)}
     )
-    html = await socket.receive_from(timeout=RECEIVE_TIMEOUT)
-    assert f'id="server-row-{server.pk}"' in html and "data-op=" not in html
+    row, detail = await server_event(socket)
+    assert server_id(row) == str(server.pk) and "data-op=" not in row + detail
     await socket.disconnect()
