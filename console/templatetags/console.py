@@ -1,6 +1,9 @@
 """Template helpers of the console shell."""
 
+import functools
+
 from django import template
+from django.conf import settings
 from django.templatetags.static import static
 from django.utils.html import format_html
 
@@ -10,6 +13,14 @@ register = template.Library()
 @register.simple_tag
 def icon(name: str, css_class: str = "") -> str:
     """An icon from the console's sprite (a subset of Tabler Icons made by tools/build_icons.py)."""
+    return _icon(name, css_class, settings.STATIC_URL)
+
+
+@functools.lru_cache(maxsize=2048)
+def _icon(name: str, css_class: str, _static_url: str) -> str:
+    # Drawn once per (icon, class) and process: a list draws the same few icons on every row, and resolving the
+    # sprite's hashed static name each time was a measurable part of a page. Keyed by STATIC_URL too, for tests
+    # that change it.
     classes = f"icon {css_class}".strip()
     return format_html(
         '<svg class="{}" aria-hidden="true" focusable="false"><use href="{}#tabler-{}"></use></svg>',
