@@ -34,8 +34,9 @@ from django.template import Context
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
@@ -397,31 +398,78 @@ class ServerTable(servers_ui.QuickRows, Table):
         if record.status == Status.DELETED:
             return ""
         return row_menu(
-            self.scope, record, live=self.live, next_url=self.next_url, request=getattr(self, "request", None)
+            self.scope,
+            record,
+            live=self.live,
+            next_url=self.next_url,
+            request=getattr(self, "request", None),
+            drawn=self.__dict__.setdefault("_menus", {}),
         )
 
 
-def row_menu(scope: ProjectScope, server: Server, *, live: bool, next_url: str, request: HttpRequest | None) -> str:
+# Stand-ins for a server's id and name while a row menu is drawn once for every row of the same shape.
+_MENU_PK = "0f0f0f0f-menu-4d1d-8c0d-5e7e7e7e7e7e"
+_MENU_NAME = "menu-server-name-0f0f0f0f"
+
+
+def row_menu(
+    scope: ProjectScope,
+    server: Server,
+    *,
+    live: bool,
+    next_url: str,
+    request: HttpRequest | None,
+    drawn: dict[Any, str] | None = None,
+) -> str:
     """A row's operations menu: the quick operations (each behind the confirmation its op defines) and links to the
     server's page for the form operations. A live row's (`live`, no request) is the same menu without a CSRF token:
-    console.js fills in the page's when a form is submitted."""
+    console.js fills in the page's when a form is submitted.
+
+    With `drawn` (a dict the caller keeps for one page), rows whose menus have the same shape (the same operations,
+    each enabled or refused for the same reason) share one drawing: it is drawn once with stand-ins for the id and
+    the name, which each row then replaces with its own (escaped as the template would). A page of 25 rows draws its
+    few shapes, not 25 menus."""
+    offers = servers_ui.offers(scope, server, names=ROW_OPS)
+    links = servers_ui.offers(scope, server, names=ROW_LINKS)
+    if drawn is None:
+        return _draw_row_menu(scope, server.pk, server.name, offers, links, live, next_url, request)
+    shape = (
+        tuple((o.name, o.enabled, str(o.reason)) for o in offers),
+        tuple((o.name, o.enabled, str(o.reason)) for o in links),
+    )
+    if shape not in drawn:
+        drawn[shape] = _draw_row_menu(scope, _MENU_PK, _MENU_NAME, offers, links, live, next_url, request)
+    return mark_safe(  # noqa: S308 (the drawing is the template's output; the name is escaped as it would be)
+        drawn[shape].replace(_MENU_PK, str(server.pk)).replace(_MENU_NAME, escape(server.name))
+    )
+
+
+def _draw_row_menu(
+    scope: ProjectScope,
+    pk: object,
+    name: str,
+    offers: list[servers_ui.Offer],
+    links: list[servers_ui.Offer],
+    live: bool,
+    next_url: str,
+    request: HttpRequest | None,
+) -> str:
     list_url = _url("servers", scope)
-    offers = [
-        {
-            "name": offer.name,
-            "op": offer.op,
-            "enabled": offer.enabled,
-            "reason": offer.reason,
-            "confirm": str(offer.op.confirm) % {"name": server.name} if offer.op.confirm else "",
-        }
-        for offer in servers_ui.offers(scope, server, names=ROW_OPS)
-    ]
     context = {
-        "server": server,
-        "offers": offers,
-        "links": servers_ui.offers(scope, server, names=ROW_LINKS),
+        "server": {"pk": pk, "name": name},
+        "offers": [
+            {
+                "name": offer.name,
+                "op": offer.op,
+                "enabled": offer.enabled,
+                "reason": offer.reason,
+                "confirm": str(offer.op.confirm) % {"name": name} if offer.op.confirm else "",
+            }
+            for offer in offers
+        ],
+        "links": links,
         "bulk_url": _url("servers_bulk", scope),
-        "detail_url": server_url(scope, server),
+        "detail_url": f"{list_url}{pk}/",
         "next": next_url or list_url,
         "live": live,
     }

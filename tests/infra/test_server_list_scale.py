@@ -14,8 +14,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from infra import servers_ui
 from infra.models import Server
 from infra.providers.base import Status
+from infra.views_servers import row_menu
+from tenants.scope import ProjectScope
 from tests.infra.test_server_list import html_of, make_server, page, ready, rows_in
 from tests.infra.test_server_list import sandbox as sandbox
 
@@ -152,3 +155,26 @@ def test_a_page_reads_its_ids_then_its_rows_by_id(sandbox, tenant_a, tenant_b):
     rows = [q for q in sql if '"infra_server"."id" IN (' in q]
     assert len(ids) == 1 and "LIMIT 5" in ids[0] and "JOIN" not in ids[0]  # the index alone: no joins, no columns
     assert len(rows) == 1 and "LIMIT" not in rows[0]
+
+
+def test_row_menus_drawn_once_per_shape_are_each_rows_own_menu(sandbox, tenant_a):
+    servers = [
+        make_server(tenant_a, sandbox, "web-1"),
+        make_server(tenant_a, sandbox, 'odd <b>&"name'),  # a name adopted from the cloud, escaped in the drawing
+        make_server(tenant_a, sandbox, "web-2", status=Status.STOPPED),
+        make_server(tenant_a, sandbox, "web-3", status=Status.STOPPED),
+        make_server(tenant_a, sandbox, "web-4", locked=True),
+    ]
+    scope = ProjectScope(
+        organization=tenant_a.organization, membership=tenant_a.membership("member"), project=tenant_a.project
+    )
+    rows = servers_ui.project_servers(scope).filter(pk__in=[s.pk for s in servers])
+    drawn: dict = {}
+    for server in rows:
+        alone = row_menu(scope, server, live=True, next_url="", request=None)
+        shared = row_menu(scope, server, live=True, next_url="", request=None, drawn=drawn)
+        assert shared == alone
+        assert str(server.pk) in shared
+    odd = rows.get(name__startswith="odd")
+    assert "odd &lt;b&gt;&amp;&quot;name" in row_menu(scope, odd, live=True, next_url="", request=None, drawn=drawn)
+    assert len(drawn) < len(servers)  # running ones share, stopped ones share
