@@ -74,7 +74,7 @@ def test_a_member_stops_instances_in_bulk_and_watches_rows_change_live(
     expect(page.locator(f"#server-row-{web[2].pk}")).to_have_attribute("data-status", "ACTIVE")
     assert page.evaluate("window.__sameDocument") is True
 
-    # Another tab starts web-1: its row (a <tr> swapped out of band) changes in place, and its menu reloads itself.
+    # Another tab starts web-1: its row (a <tr> swapped out of band) changes in place, its menu with it.
     in_thread(lambda: actions.start_server(actor=Actor(tenant_a.admin), server=Server.objects.get(pk=web[0].pk)))
     row = page.locator(f"#server-row-{web[0].pk}")
     expect(row).to_have_attribute("data-status", "ACTIVE", timeout=TIMEOUT)
