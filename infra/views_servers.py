@@ -26,9 +26,9 @@ import django_filters
 import django_tables2 as tables
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template import Context
 from django.template.loader import render_to_string
@@ -490,13 +490,13 @@ def launch_refusal(scope: ProjectScope) -> str:
 
 def shown_url(request: HttpRequest, list_url: str) -> str:
     """The list URL the browser shows (filters, sort and page), for forms to come back to: the request's own, or for
-    an htmx request the page it came from (a row's menu loaded after a live update)."""
+    an htmx request (a table partial) the page it came from."""
     if htmx_target(request) is not None or request.headers.get("HX-Request") == "true":
         current = urlsplit(request.headers.get("HX-Current-URL", ""))
         if current.path == list_url:
             return f"{current.path}?{current.query}" if current.query else current.path
     path = request.get_full_path()
-    return path if path.startswith(list_url) and "row=" not in path else list_url
+    return path if path.startswith(list_url) else list_url
 
 
 def known_count(filters: ServerFilter, counts: dict[str, int]) -> int | None:
@@ -561,8 +561,6 @@ def count_links(list_url: str, counts: dict[str, int]) -> list[dict[str, Any]]:
 @project_view
 @require_http_methods(["GET", "HEAD"])
 def servers(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
-    if "row" in request.GET:
-        return _row_menu_response(request, scope)
     context = _page_context(request, scope)
     return render_page(
         request,
@@ -570,19 +568,6 @@ def servers(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
         context,
         partials={"table": TABLE_PARTIAL, "server-counts": "infra/servers/_list_counts.html"},
     )
-
-
-def _row_menu_response(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
-    """One row's menu (`?row=<id>`), with the request's CSRF token (live rows no longer need it: console.js fills in
-    the page's token)."""
-    try:
-        server = servers_ui.server_or_404(scope, request.GET["row"], include_deleted=False)
-    except ValidationError as error:
-        raise Http404 from error
-    if not servers_ui.can_operate(scope):
-        return HttpResponse("")
-    list_url = _url("servers", scope)
-    return HttpResponse(row_menu(scope, server, live=False, next_url=shown_url(request, list_url), request=request))
 
 
 # --- bulk ------------------------------------------------------------------------------------------------------------
