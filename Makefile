@@ -11,7 +11,7 @@ MO := $(PO:.po=.mo)
 # Development values for `make run` (production takes its own from the environment; see README).
 RUN_ENV := HANEUL_DEBUG=$${HANEUL_DEBUG:-1}
 
-.PHONY: run test install services messages makemessages static check lint format lock icons clean openstack openstack-stop
+.PHONY: run test bench install services messages makemessages static check lint format lock icons clean openstack openstack-stop
 
 $(VENV)/.installed: requirements.lock tools/bootstrap.sh tools/lib.sh
 	@tools/bootstrap.sh
@@ -50,6 +50,14 @@ test: install services messages openstack
 	@rc=0; $(BIN)/pytest || rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure." >&2; exit 1; fi; \
 	  exit $$rc
+
+# The benchmarks at scale (bench/README.md): seeds 100,000 servers into the development database (the one `make run`
+# uses; `bench/seed_servers.py --remove` takes them out again) and prints the figures of every page, API and live case.
+bench: install services messages
+	@$(RUN_ENV) $(PY) manage.py prepare >/dev/null
+	@$(RUN_ENV) $(PY) bench/seed_servers.py
+	@$(RUN_ENV) $(PY) bench/server_pages.py
+	@$(RUN_ENV) $(PY) bench/live_latency.py
 
 lint: install
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
