@@ -222,7 +222,7 @@ class OperatorServerTable(servers_ui.QuickRows, Table):
         )
         # The server's page is its project's list URL plus its id (infra/urls_server.py): no reverse() per row.
         return format_html(
-            '<a class="fw-medium text-break" href="{}{}/" translate="no">{}</a>', servers_url, record.pk, record.name
+            '<a class="fw-medium console-name" href="{}{}/" translate="no">{}</a>', servers_url, record.pk, record.name
         )
 
     def render_status(self, record: Server) -> str:

@@ -351,7 +351,7 @@ class ServerTable(servers_ui.QuickRows, Table):
             ),
         )
         return format_html(
-            '<div class="d-flex align-items-center gap-1"><a class="fw-medium text-break" href="{}{}/"'
+            '<div class="d-flex align-items-center gap-1"><a class="fw-medium console-name" href="{}{}/"'
             ' translate="no">{}</a>{}</div>',
             self.list_url,
             record.pk,

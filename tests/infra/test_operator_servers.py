@@ -23,7 +23,7 @@ URL = "/operators/servers/"
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<a class="fw-medium text-break" href="[^"]+" translate="no">([^<]+)</a>', html)
+    return re.findall(r'<a class="fw-medium console-name" href="[^"]+" translate="no">([^<]+)</a>', html)
 
 
 def get(client, query: str = "") -> str:
