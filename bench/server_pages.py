@@ -315,7 +315,7 @@ def html_rows(response: Any) -> str:
     import re
 
     html = response.content.decode()
-    rows = len(re.findall(r"<tr[^>]*\bid=\"server-row-", html)) or len(re.findall(r"fw-medium text-break", html))
+    rows = len(re.findall(r"<tr[^>]*\bid=\"server-row-", html)) or len(re.findall(r"fw-medium console-name", html))
     return f"{rows} rows"
 
 
