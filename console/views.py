@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
@@ -45,7 +46,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         Prefetch("organization__projects", queryset=Project.objects.order_by("name"))
     ).order_by("organization__name", "organization_id")
     page = Paginator(memberships, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"invitations": list(invitations), "page": page, "memberships": page.object_list, "query": query}
+    context = {
+        "invitations": list(invitations),
+        "page": page,
+        "memberships": page.object_list,
+        "query": query,
+        "page_query": f"{urlencode({'q': query})}&" if query else "",  # the pages' links keep the search
+    }
     return render(request, "console/dashboard.html", context)
 
 
