@@ -394,3 +394,14 @@ def test_mark_all_as_read_from_the_bell_swaps_both_bells(tenant_a: Tenant) -> No
     assert html.count('hx-swap-oob="outerHTML"') == 2
     assert 'id="notifications-menu"' in html and 'id="notifications-menu-mobile"' in html
     assert "badge-notification" not in html
+
+
+def test_the_notifications_pages_keep_the_unread_tab_in_their_links(tenant_a: Tenant, tenant_b: Tenant) -> None:
+    make(tenant_a.owner, 30)
+    make(tenant_b.owner, 5)
+    client = tenant_a.client("owner")
+    first = client.get("/notifications/?show=unread", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1\u201325 of 30" in first
+    assert 'href="?show=unread&amp;page=2" rel="next"' in first
+    second = client.get("/notifications/?show=unread&page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "26\u201330 of 30" in second and 'href="?show=unread&amp;page=1" rel="prev"' in second
