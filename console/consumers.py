@@ -85,20 +85,7 @@ def load_scope(
         found = organization
     if found is None or (session_key is not None and not found.signed_in):
         return None
-    member_role = found.viewer_role
-    if member_role:
-        # The role is all a scope reads from its membership: no second query for the row itself.
-        membership: Membership | None = Membership(user=user, organization=organization, role=member_role)
-        operator_visit = False
-    elif user.is_operator:
-        membership, operator_visit = None, True
-    else:
-        return None
-    if project is not None:
-        return ProjectScope(
-            organization=organization, membership=membership, operator_visit=operator_visit, project=project
-        )
-    return OrganizationScope(organization=organization, membership=membership, operator_visit=operator_visit)
+    return _scope(user, organization, project, found.viewer_role)
 
 
 def load_scopes(
@@ -130,24 +117,24 @@ def load_scopes(
         if keys
         else set()
     )
-    scopes: dict[tuple[int, str | None], Any] = {}
-    for user, key in watchers:
-        role = roles.get(user.pk)
-        if key is not None and key not in signed_in:
-            scope = None
-        elif role:
-            scope = _scope(organization, project, Membership(user=user, organization=organization, role=role), False)
-        elif user.is_operator:
-            scope = _scope(organization, project, None, True)
-        else:
-            scope = None
-        scopes[(user.pk, key)] = scope
-    return scopes
+    return {
+        (user.pk, key): None
+        if key is not None and key not in signed_in
+        else _scope(user, organization, project, roles.get(user.pk))
+        for user, key in watchers
+    }
 
 
-def _scope(
-    organization: Organization, project: Project | None, membership: Membership | None, operator_visit: bool
-) -> OrganizationScope:
+def _scope(user: User, organization: Organization, project: Project | None, role: str | None) -> Any:
+    """The scope of `user` on the page, given their role in its organisation (None: not a member): a member's, an
+    operator's read-only visit, or None. The role is all a scope reads from its membership: no query for the row."""
+    if role:
+        membership: Membership | None = Membership(user=user, organization=organization, role=role)
+        operator_visit = False
+    elif user.is_operator:
+        membership, operator_visit = None, True
+    else:
+        return None
     if project is not None:
         return ProjectScope(
             organization=organization, membership=membership, operator_visit=operator_visit, project=project

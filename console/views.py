@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,12 +16,12 @@ from django.views.decorators.http import require_GET, require_safe
 
 from console.context_processors import CURRENT_PROJECT_SESSION_KEY
 from console.core import live
-from infra import quotas, servers_ui
-from infra.views_servers import count_links, server_counts
+from infra import quotas
+from infra.views_servers import count_links, project_counts
 from tenants import feed
 from tenants.api.errors import error_body
-from tenants.models import Invitation, Membership, Project
-from tenants.scope import ProjectScope, project_view
+from tenants.models import Invitation, Membership
+from tenants.scope import ProjectScope, project_view, with_projects
 
 DASHBOARD_PAGE_SIZE = 10  # organisations per page of the dashboard
 
@@ -39,12 +38,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .select_related("organization")
     )
     query = request.GET.get("q", "").strip()[:100]
-    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    memberships = Membership.objects.filter(user=request.user)
     if query:
         memberships = memberships.filter(organization__name__icontains=query)
-    memberships = memberships.prefetch_related(
-        Prefetch("organization__projects", queryset=Project.objects.order_by("name"))
-    ).order_by("organization__name", "organization_id")
+    memberships = with_projects(memberships).order_by("organization__name", "organization_id")
     page = Paginator(memberships, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "invitations": list(invitations),
@@ -78,7 +75,7 @@ def project_overview(request: HttpRequest, scope: ProjectScope) -> HttpResponse:
         "live_url": live.socket_path(scope.project),
         "quota_regions": quotas.overview(scope.project, quotas.COMPUTE),
     }
-    counts = server_counts(servers_ui.project_servers(scope))
+    counts = project_counts(scope)
     servers_url = reverse("servers", kwargs={"org_slug": scope.organization.slug, "project_slug": scope.project.slug})
     context.update(counts=counts, count_links=count_links(servers_url, counts), servers_url=servers_url)
     return render(request, "console/project_overview.html", context)

@@ -55,7 +55,7 @@ def load_server(page: object, pk: str) -> ServerEvent | None:
         return None
     if server is None:
         return None
-    return ServerEvent(server, views_servers.live_counts(page))
+    return ServerEvent(server, views_servers.project_counts(page))
 
 
 def server_variant(page: ProjectScope, event: ServerEvent) -> Hashable:
@@ -63,7 +63,7 @@ def server_variant(page: ProjectScope, event: ServerEvent) -> Hashable:
     open it (no query: the key pair is loaded with the server)."""
     from infra import views_server
 
-    return views_server._keypair_url(page, event.server)
+    return views_server.keypair_url(page, event.server)
 
 
 def render_server(page: ProjectScope, event: ServerEvent) -> list[str]:
@@ -76,15 +76,6 @@ def render_server(page: ProjectScope, event: ServerEvent) -> list[str]:
         views_server.live_detail(page, event.server),
     )
     return [part for part in parts if part]
-
-
-def server_fragments(page: object, pk: str) -> str | None:
-    """Everything a connection of `page` gets for a server event (its messages, joined), loaded and rendered for it
-    alone, as the shared path does for each variant."""
-    event = load_server(page, pk)
-    if event is None or not isinstance(page, ProjectScope):
-        return None
-    return "".join(render_server(page, event))
 
 
 def render_console_log(page: object, pk: str) -> str | None:

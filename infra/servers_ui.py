@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from types import SimpleNamespace
@@ -281,11 +280,12 @@ def is_transitional(server: Server) -> bool:
 
 
 class QuickRows:
-    """A django-tables2 table mixin: the page's rows drawn by the table's own `render_<column>(record)` methods.
+    """A django-tables2 table mixin: each row of the page drawn whole, as its `<tr>`, by the table's own
+    `render_<column>(record)` methods (`console/_table.html` prints `row.html` as it is).
 
     django-tables2 draws each cell through its generic path (the accessor, `get_FOO_display`, a signature inspection
     of the render method, the column's attributes computed again for every cell): about 45 µs a cell, 11 ms for a page
-    of 25 rows of 10 columns before any cell is drawn. `console/_table.html` reads `row.attrs` and `row.items`; here
+    of 25 rows of 10 columns before any cell is drawn, and the template's loop over the cells cost as much again. Here
     the columns' `<td>` attributes are computed once per page and each cell is one call. A column without a
     `render_<name>` method takes django-tables2's path. Live fragments that draw one row (`table.rows[0]`) keep
     django-tables2's rows: the cells are the same methods, so the HTML is the same."""
@@ -293,25 +293,19 @@ class QuickRows:
     @property
     def paginated_rows(self) -> list[Any]:
         rows = super().paginated_rows  # type: ignore[misc]
-        columns = []
-        for bound_column in self.columns:  # type: ignore[attr-defined]
-            render: Callable[[Any], str] | None = getattr(self, f"render_{bound_column.name}", None)
-            td = mark_safe(bound_column.attrs["td"].as_html())  # noqa: S308 (django-tables2 escapes it)
-            columns.append((SimpleNamespace(name=bound_column.name, attrs={"td": SimpleNamespace(as_html=td)}), render))
+        columns = [
+            (bound.attrs["td"].as_html(), getattr(self, f"render_{bound.name}", None), bound.name)
+            for bound in self.columns  # type: ignore[attr-defined]
+        ]
         quick = []
         for row in rows:
             record = row.record
-            items = [
-                (column, render(record) if render is not None else row.get_cell(column.name))
-                for column, render in columns
-            ]
-            # The whole <tr>, drawn here: `console/_table.html` prints it as is (a template loop over 10 cells of
-            # 100 rows was a quarter of a page's time).
             cells = "".join(
-                f"<td {column.attrs['td'].as_html}>{conditional_escape(localize(cell))}</td>" for column, cell in items
+                f"<td {td}>{conditional_escape(localize(render(record) if render else row.get_cell(name)))}</td>"
+                for td, render, name in columns
             )
             html = mark_safe(f"<tr {row.attrs.as_html()}>{cells}</tr>")  # noqa: S308 (attributes and cells escaped)
-            quick.append(SimpleNamespace(record=record, attrs=row.attrs, items=items, html=html))
+            quick.append(SimpleNamespace(record=record, html=html))
         return quick
 
 

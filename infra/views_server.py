@@ -162,7 +162,7 @@ def flavor_summary(flavor: Flavor) -> str:
     }
 
 
-def _keypair_url(scope: ProjectScope, server: Server) -> str:
+def keypair_url(scope: ProjectScope, server: Server) -> str:
     """A link to the server's key pair if it still exists and this user may open it (members see their own)."""
     keypair = server.keypair
     if keypair is None or keypair.deleted_at is not None:
@@ -192,7 +192,7 @@ def _parts(scope: ProjectScope, server: Server) -> dict[str, Any]:
         else [],
         "progress": progress(server),
         "header_url": _server_url("server_header", scope, server),
-        "keypair_url": _keypair_url(scope, server),
+        "keypair_url": keypair_url(scope, server),
         "addresses": server.addresses or [],
         "flavor_summary": flavor_summary(server.flavor),
     }

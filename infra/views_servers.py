@@ -514,7 +514,7 @@ def known_count(filters: ServerFilter, counts: dict[str, int]) -> int | None:
 
 def _page_context(request: HttpRequest, scope: ProjectScope) -> dict[str, Any]:
     rows = servers_ui.project_servers(scope).defer("user_data")
-    counts = server_counts(rows)
+    counts = project_counts(scope)
     list_url = _url("servers", scope)
     here = shown_url(request, list_url)
     filters = ServerFilter(request.GET, queryset=rows, scope=scope)
@@ -718,8 +718,9 @@ def bulk_confirmation(request: HttpRequest, scope: ProjectScope, op: servers_ui.
 CREATING = frozenset({Status.PENDING, Status.CREATING, Status.BUILDING})
 
 
-def live_counts(scope: ProjectScope) -> dict[str, int]:
-    """The counts above the list, for a live update (`infra.live` reads them once per event for every watcher)."""
+def project_counts(scope: ProjectScope) -> dict[str, int]:
+    """The counts above the project's list (its page, the project's overview, and live updates: `infra.live` reads
+    them once per event for every watcher)."""
     return server_counts(servers_ui.project_servers(scope))
 
 
@@ -730,7 +731,7 @@ def live_row(scope: ProjectScope, server: Server, *, counts: dict[str, int] | No
     table = ServerTable([server], scope=scope, live=True)
     table.context = Context({"table": table})  # what TemplateColumn cells read (render_table does this for pages)
     if counts is None:
-        counts = live_counts(scope)
+        counts = project_counts(scope)
     list_url = _url("servers", scope)
     return render_to_string(
         "infra/servers/_list_live.html",

@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 
-from tenants.models import Membership, Organization, OrganizationSlugRedirect, Project, ProjectSlugRedirect, Role, User
+from tenants.models import Membership, Organization, OrganizationSlugRedirect, Project, ProjectSlugRedirect, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -69,16 +68,10 @@ class Moved(Exception):
         self.old_prefix, self.new_prefix = old_prefix, new_prefix
 
 
-def memberships_with_projects(user: User | AnonymousUser) -> list[Membership]:
-    """All the user's memberships, each with its organisation and that organisation's projects (two queries).
-    Unbounded: for a user in many organisations, read one (`request_membership`) or a page (the dashboard)."""
-    if not user.is_authenticated:
-        return []
-    return list(
-        Membership.objects.filter(user=user)
-        .select_related("organization")
-        .prefetch_related(Prefetch("organization__projects", queryset=Project.objects.order_by("name")))
-        .order_by("organization__name")
+def with_projects(memberships: QuerySet[Membership]) -> QuerySet[Membership]:
+    """`memberships` with each organisation and that organisation's projects by name (two queries)."""
+    return memberships.select_related("organization").prefetch_related(
+        Prefetch("organization__projects", queryset=Project.objects.order_by("name"))
     )
 
 
@@ -90,10 +83,7 @@ def request_membership(request: HttpRequest, org_slug: str) -> Membership | None
         cache[org_slug] = (
             None
             if not request.user.is_authenticated
-            else Membership.objects.filter(user=request.user, organization__slug=org_slug)
-            .select_related("organization")
-            .prefetch_related(Prefetch("organization__projects", queryset=Project.objects.order_by("name")))
-            .first()
+            else with_projects(Membership.objects.filter(user=request.user, organization__slug=org_slug)).first()
         )
     return cache[org_slug]
 

@@ -15,6 +15,7 @@ from tenants.scope import ProjectScope
 from tests.infra.engine import activate, drive, set_region_settings, small_flavors
 from tests.infra.test_server_detail_pages import launch, page
 from tests.infra.test_server_detail_pages import sandbox as sandbox
+from tests.infra.test_server_live_rows import server_fragments
 
 
 @pytest.fixture
@@ -137,6 +138,6 @@ def test_live_detail_shows_the_confirm_or_revert_banner_after_a_resize(server, s
     resizing = views_server.live_detail(scope_of(tenant_a, "member"), server)
     assert f"Changing the type of web-1 to {bigger.name}…" in resizing
     drive(server)
-    html = live.server_fragments(scope_of(tenant_a, "member"), str(server.pk))
+    html = server_fragments(scope_of(tenant_a, "member"), str(server.pk))
     assert "Confirm the new type or revert" in html and 'data-op="confirm_resize"' in html
     assert bigger.name in html
