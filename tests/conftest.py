@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,9 @@ import pytest
 import redis
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.test import Client
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client, TransactionTestCase
 
 from tenants.models import Membership, Organization, Project, Role, User
 from tests.harness.mailbox import Mailbox
@@ -49,6 +53,43 @@ def _clean_test_redis() -> None:
     assert base != 0, "tests must not use the development Redis databases"
     for offset in range(4):
         redis.Redis.from_url(f"{settings.REDIS_URL}/{base + offset}").flushdb()
+
+
+FLUSH_ATTEMPTS = 3
+
+
+def _end_other_connections() -> int:
+    """End every other connection to the test database (the daphne and Celery subprocesses reconnect: health checks
+    are on); returns how many were ended."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_outlasts_the_servers_work() -> Iterator[None]:
+    """A transactional test ends with a flush (TRUNCATE of every table) while the Celery worker or daphne may still be
+    finishing what the test started; PostgreSQL can pick the flush as a deadlock's victim, which left the rows for the
+    next test. Retry it, first ending the other connections, and say so on stderr."""
+    original = TransactionTestCase._fixture_teardown
+
+    def flush_with_retries(self: TransactionTestCase) -> None:
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                return original(self)
+            except CommandError as error:
+                if attempt == FLUSH_ATTEMPTS:
+                    raise
+                ended = _end_other_connections()
+                print(f"flush failed ({error.__cause__!r}); ended {ended} other connections, retrying", file=sys.stderr)
+                time.sleep(0.2 * attempt)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush_with_retries)
+        yield
 
 
 @pytest.fixture(autouse=True)
