@@ -106,6 +106,9 @@ ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "console.wsgi.application"
 ASGI_APPLICATION = "console.asgi.application"
 
+# Django's form renderer with selects drawn in Python (the same HTML, without a template per option).
+FORM_RENDERER = "console.core.forms.FormRenderer"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
