@@ -45,12 +45,15 @@ def test_a_flush_chosen_as_a_deadlock_victim_is_retried_and_empties_the_database
 
     thread = threading.Thread(target=want_the_first_table_once_the_flush_waits)
     thread.start()
-    TransactionTestCase()._fixture_teardown()
-    thread.join(timeout=30)
+    try:
+        TransactionTestCase()._fixture_teardown()
+        thread.join(timeout=30)
 
-    assert not thread.is_alive()
-    assert not Organization.objects.exists()
-    assert "flush failed (OperationalError('deadlock detected" in capsys.readouterr().err
-    with pytest.raises(psycopg.OperationalError):
-        other.execute("SELECT 1")
-    other.close()
+        assert not thread.is_alive()
+        assert not Organization.objects.exists()
+        assert "flush failed (OperationalError('deadlock detected" in capsys.readouterr().err
+        with pytest.raises(psycopg.OperationalError):
+            other.execute("SELECT 1")
+    finally:
+        thread.join(timeout=30)
+        other.close()  # whatever happened, its locks must not outlive the test (the last flush would wait for them)
