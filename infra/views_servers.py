@@ -315,6 +315,7 @@ class ServerTable(servers_ui.QuickRows, Table):
         # What many rows share, drawn once per table: cells of a type, an image, a region; status badges.
         self._shared: dict[Any, str] = {}
         self._badges: dict[tuple[str, str], str] = {}
+        self._menus: dict[Any, str] = {}  # row menus by shape (row_menu's `drawn`)
         exclude = [] if self.can_operate else ["select", "actions"]
         super().__init__(*args, exclude=exclude, **kwargs)
         if self.can_operate:
@@ -403,7 +404,7 @@ class ServerTable(servers_ui.QuickRows, Table):
             live=self.live,
             next_url=self.next_url,
             request=getattr(self, "request", None),
-            drawn=self.__dict__.setdefault("_menus", {}),
+            drawn=self._menus,
         )
 
 

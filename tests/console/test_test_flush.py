@@ -13,11 +13,11 @@ from django.test import TransactionTestCase
 from tenants.models import Organization
 
 
-def _dsn() -> str:
-    params = connection.get_connection_params()
-    return psycopg.conninfo.make_conninfo(
-        **{key: value for key, value in params.items() if key in {"dbname", "user", "password", "host", "port"}}
-    )
+def _new_connection(*, autocommit: bool = False) -> psycopg.Connection:
+    """Another connection to the test database, opened as Django opens its own."""
+    other = connection.get_new_connection(connection.get_connection_params())
+    other.autocommit = autocommit
+    return other
 
 
 def test_a_flush_chosen_as_a_deadlock_victim_is_retried_and_empties_the_database(transactional_db, capsys):
@@ -27,11 +27,11 @@ def test_a_flush_chosen_as_a_deadlock_victim_is_retried_and_empties_the_database
     # one PostgreSQL aborts.
     tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
     first, last = connection.ops.quote_name(tables[0]), connection.ops.quote_name(tables[-1])
-    other = psycopg.connect(_dsn())
+    other = _new_connection()
     other.execute(f"LOCK TABLE {last} IN ROW EXCLUSIVE MODE")
 
     def want_the_first_table_once_the_flush_waits() -> None:
-        with psycopg.connect(_dsn(), autocommit=True) as watcher:
+        with _new_connection(autocommit=True) as watcher:
             for _ in range(500):
                 waiting = watcher.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
